@@ -1,0 +1,2 @@
+# Versions pinned in one place for the parts that are not Python packages.
+LAKEFS_VERSION="v1.84.0"

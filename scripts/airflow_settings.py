@@ -67,7 +67,8 @@ def connection_payload(raw: dict[str, Any]) -> dict[str, Any]:
 def pool_payload(raw: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"name": raw["pool_name"], "slots": int(raw["pool_slot"]),
-                "description": raw.get("pool_description", "")}
+                "description": raw.get("pool_description", ""),
+                "include_deferred": bool(raw.get("pool_include_deferred", False))}
     except KeyError as missing:
         raise SettingsError(f"pool {raw}: missing {missing}") from None
 

@@ -1,0 +1,70 @@
+"""A small client for the Airflow 3 REST API (``/api/v2``) used by ``make demo`` and tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+FINISHED = {"success", "failed"}
+
+
+class AirflowApiError(RuntimeError):
+    """The API refused a call or a run did not finish as expected."""
+
+
+class AirflowApi:
+    """Token-authenticated calls to one Airflow API server."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        response = self.session.post(f"{self.base_url}/auth/token", timeout=30,
+                                     json={"username": username, "password": password})
+        if not response.ok:
+            raise AirflowApiError(f"login to {self.base_url} failed: {response.status_code} {response.text}")
+        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+        if not response.ok:
+            raise AirflowApiError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> dict[str, Any]:
+        """Wait until the dag-processor has parsed ``dag_id``; fail with the import errors."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return dict(self.call("GET", f"/dags/{dag_id}"))
+            except AirflowApiError:
+                time.sleep(2)
+        errors = self.call("GET", "/importErrors").get("import_errors", [])
+        raise AirflowApiError(f"DAG {dag_id} not parsed within {timeout:.0f}s; import errors: {errors}")
+
+    def unpause(self, dag_id: str) -> None:
+        self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None,
+                logical_date: str | None = None) -> str:
+        body = {"logical_date": logical_date, "conf": conf or {}}
+        return str(self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
+        """Wait until the run finishes; return its state (``success`` or ``failed``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = str(self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
+            if state in FINISHED:
+                return state
+            time.sleep(2)
+        raise AirflowApiError(f"run {run_id} of {dag_id} did not finish within {timeout:.0f}s")
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        tis = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        return {ti["task_id"]: str(ti["state"]) for ti in tis}
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        return self.call("GET", path, params={"deserialize": True})["value"]

@@ -44,12 +44,12 @@ def stack_smoke() -> None:
             names = [column[0] for column in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    @task
+    @task(multiple_outputs=False)
     def commit_to_lakefs(rows: list[dict[str, object]]) -> dict[str, str]:
         from include.lineage import branch_name
         from include.tabular import rows_to_csv
-        from mlops.run_context import metadata_from_context
         from mlops.hooks.lakefs import LakeFSHook
+        from mlops.run_context import metadata_from_context
 
         context = get_current_context()
         metadata = {**metadata_from_context(context), "rows": str(len(rows))}
@@ -64,12 +64,12 @@ def stack_smoke() -> None:
         return {"repository": hook.repository_id, "path": path, "commit": commit_id, "merge": merge_id,
                 "rows": str(len(rows))}
 
-    @task
+    @task(multiple_outputs=False)
     def log_to_mlflow(lakefs_result: dict[str, str]) -> dict[str, str]:
         import mlflow
 
-        from mlops.run_context import metadata_from_context
         from mlops.hooks.mlflow import MlflowHook
+        from mlops.run_context import metadata_from_context
 
         MlflowHook().activate()
         mlflow.set_experiment("stack_smoke")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.airflow_api import AirflowApi  # noqa: E402
-from scripts.stack import StackConfig  # noqa: E402
+from scripts.airflow_api import AirflowApi
+from scripts.stack import StackConfig
 
 SMOKE_DAG = "stack_smoke"
 

@@ -93,7 +93,7 @@ class LakeFSHook(BaseHook):
 
     def test_connection(self) -> tuple[bool, str]:
         try:
-            self.repository().properties
+            default_branch = self.repository().properties.default_branch
         except Exception as error:  # noqa: BLE001 - reported in the UI, not raised
             return False, f"lakeFS at {self.endpoint}: {error}"
-        return True, f"lakeFS at {self.endpoint}, repository {self.repository_id}: reachable"
+        return True, f"lakeFS at {self.endpoint}, repository {self.repository_id} ({default_branch}): reachable"

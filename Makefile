@@ -1,0 +1,47 @@
+# Single entry point for users and CI. Every target does its own set-up on a fresh machine.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help setup up down status env demo test lint typecheck unit lock clean-state
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+setup: ## Install PostgreSQL, the virtualenv and lakeFS (skips what is there)
+	@bash scripts/setup.sh
+
+up: setup ## Start PostgreSQL, lakeFS, MLflow and Airflow; print the URLs and logins
+	@$(PY) scripts/stack.py up
+
+down: ## Stop every process of the stack (checked)
+	@if [ -x $(PY) ]; then $(PY) scripts/stack.py down; else echo "nothing to stop (no .venv)"; fi
+
+status: ## Health of each server
+	@$(PY) scripts/stack.py status
+
+env: ## Print export lines for lakeFS, MLflow, Airflow clients: eval "$$(make -s env)"
+	@bash scripts/setup.sh
+	@$(PY) scripts/stack.py env
+
+demo: up ## The main job: run the pipeline through the real scheduler and say where to look
+	@$(PY) scripts/demo.py
+
+lint: setup ## ruff (incl. Airflow AIR3 rules)
+	@.venv/bin/ruff check .
+
+typecheck: setup ## mypy on include/ and plugins/
+	@.venv/bin/mypy
+
+test: setup lint typecheck ## Quality gates, then all test tiers (starts a separate test stack)
+	@$(PY) -m pytest
+
+unit: setup ## Only the tests that need no server
+	@$(PY) -m pytest tests/unit tests/dags
+
+lock: ## Re-resolve requirements.lock from requirements.txt
+	@.venv/bin/uv pip compile -q requirements.txt -o requirements.lock --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu
+
+clean-state: down ## Delete all local state (.stack/): data, logs, secrets
+	rm -rf .stack

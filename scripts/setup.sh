@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install everything the local stack and the tests need, on a fresh Debian/Ubuntu machine:
+# Debian's PostgreSQL server, the project virtualenv (.venv, from requirements.lock) and the
+# pinned lakeFS build. Each step is skipped when already done. Output goes to stderr.
+set -euo pipefail
+exec 1>&2
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/versions.sh
+source "$root/scripts/versions.sh"
+
+as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# 1. PostgreSQL server binaries (the cluster itself is created by scripts/stack.py).
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  echo "setup: installing PostgreSQL (Debian package)..."
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+fi
+
+# 2. The virtualenv, synced exactly to requirements.lock (re-synced when the lock changes).
+stamp="$root/.venv/.lock-sha256"
+lock_sha="$(sha256sum "$root/requirements.lock" | cut -d' ' -f1)"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_sha" ]]; then
+  echo "setup: creating .venv from requirements.lock..."
+  [[ -x "$root/.venv/bin/python" ]] || python3 -m venv "$root/.venv"
+  "$root/.venv/bin/python" -m pip install -q "uv==$UV_VERSION"
+  "$root/.venv/bin/uv" pip sync -q --python "$root/.venv/bin/python" "$root/requirements.lock"
+  echo "$lock_sha" > "$stamp"
+fi
+
+# 3. lakeFS server and lakectl, built once per machine from the Go module proxy.
+bash "$root/scripts/install_lakefs.sh" >/dev/null

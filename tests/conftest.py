@@ -1,0 +1,124 @@
+"""Shared test set-up: tiers by folder, and the session's real test stack.
+
+Tiers: ``unit`` and ``dags`` need no server; ``integration``, ``e2e`` and ``lifecycle`` use a
+separate stack (``.stack/test``, free loopback ports) that the ``stack`` fixture starts once per
+session and stops at the end. If a server cannot start, the tests fail with its name and log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Airflow reads its configuration at import: point it at this repository, never at examples.
+os.environ.setdefault("AIRFLOW_HOME", str(REPO_ROOT / ".stack" / "pytest-airflow-home"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO_ROOT / "plugins")
+for key, value in {"GX_ANALYTICS_ENABLED": "False", "MLFLOW_DISABLE_TELEMETRY": "true",
+                   "BENTOML_DO_NOT_TRACK": "True", "DO_NOT_TRACK": "1", "SCARF_ANALYTICS": "false"}.items():
+    os.environ.setdefault(key, value)
+
+from scripts.stack import StackConfig  # noqa: E402
+
+TIERS = ("unit", "dags", "integration", "e2e", "lifecycle")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its folder's tier and run the stack-restarting tier last."""
+    for item in items:
+        tier = item.path.parent.name
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
+    items.sort(key=lambda item: item.path.parent.name == "lifecycle")
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def run_stack_command(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "stack.py"), command],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def make_test_stack_env() -> dict[str, str]:
+    pg, lakefs, mlflow, airflow = free_ports(4)
+    return {**os.environ, "STACK_NAME": "test", "STACK_HOME": str(REPO_ROOT / ".stack" / "test"),
+            "PG_PORT": str(pg), "LAKEFS_PORT": str(lakefs), "MLFLOW_PORT": str(mlflow),
+            "AIRFLOW_PORT": str(airflow), "AIRFLOW_PARALLELISM": "4", "PYTHONPATH": str(REPO_ROOT)}
+
+
+class StackController:
+    """Start and stop the session's test stack; tests read its endpoints from ``config``."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.config = StackConfig.from_env(env)
+
+    def up(self) -> None:
+        result = run_stack_command("up", self.env)
+        if result.returncode != 0:
+            pytest.fail(f"The test stack did not start (state in {self.config.home}):\n"
+                        f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}", pytrace=False)
+
+    def down(self) -> None:
+        result = run_stack_command("down", self.env)
+        if result.returncode != 0:
+            pytest.fail(f"The test stack did not stop cleanly:\n{result.stdout}\n{result.stderr}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def stack_controller() -> Iterator[StackController]:
+    controller = StackController(make_test_stack_env())
+    controller.down()  # a crashed earlier session may have left processes (recorded pids)
+    controller.up()
+    yield controller
+    controller.down()
+
+
+@pytest.fixture(scope="session")
+def stack(stack_controller: StackController) -> StackConfig:
+    return stack_controller.config
+
+
+def airflow_connection_json(conn_type: str, **fields: object) -> str:
+    return json.dumps({"conn_type": conn_type, **fields})
+
+
+@pytest.fixture(scope="session")
+def stack_connections(stack: StackConfig) -> Iterator[None]:
+    """Expose the test stack to hooks used outside Airflow tasks (``AIRFLOW_CONN_*``)."""
+    values = {
+        "AIRFLOW_CONN_LAKEFS_DEFAULT": airflow_connection_json(
+            "http", host=stack.lakefs_endpoint, login=stack.lakefs_access_key_id,
+            password=stack.lakefs_secret_access_key, extra={"repository": stack.lakefs_repository}),
+        "AIRFLOW_CONN_MLFLOW_DEFAULT": airflow_connection_json("http", host=stack.mlflow_uri),
+        "AIRFLOW_CONN_SOURCE_DB": airflow_connection_json(
+            "postgres", host="127.0.0.1", port=stack.pg_port, schema="source", login="source",
+            password="source"),
+    }
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    yield
+    for key, old in saved.items():
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old

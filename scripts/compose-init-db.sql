@@ -1,0 +1,7 @@
+-- Databases of the compose stack (local placeholder passwords = role names).
+CREATE ROLE airflow LOGIN PASSWORD 'airflow';
+CREATE DATABASE airflow OWNER airflow;
+CREATE ROLE mlflow LOGIN PASSWORD 'mlflow';
+CREATE DATABASE mlflow OWNER mlflow;
+CREATE ROLE source LOGIN PASSWORD 'source';
+CREATE DATABASE source OWNER source;

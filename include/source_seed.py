@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-SEED_VERSION = "1"
+SEED_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class SourceTable:
     columns: dict[str, str]
     primary_key: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
+    renames: tuple[tuple[str, str], ...] = ()  # (dataset column, table column)
 
 
 FLIGHTS = SourceTable(
@@ -78,7 +79,7 @@ AIRLINES = SourceTable(
 HOTEL_RATES = SourceTable(
     name="hotel_rates", package="modeldata", dataset="hotel_rates",
     columns={
-        "avg_price_per_room": "double precision", "lead_time": "integer",
+        "booking_id": "integer NOT NULL", "avg_price_per_room": "double precision", "lead_time": "integer",
         "stays_in_weekend_nights": "integer", "stays_in_week_nights": "integer",
         "adults": "integer", "children": "integer", "babies": "integer", "meal": "text",
         "country": "text", "market_segment": "text", "distribution_channel": "text",
@@ -91,7 +92,9 @@ HOTEL_RATES = SourceTable(
         "near_christmas": "integer", "near_new_years": "integer",
         "historical_adr": "double precision",
     },
+    primary_key=("booking_id",),
     indexes=(("arrival_date",),),
+    renames=(("rownames", "booking_id"),),
 )
 SOURCE_TABLES = (FLIGHTS, WEATHER, PLANES, AIRPORTS, AIRLINES, HOTEL_RATES)
 
@@ -111,7 +114,7 @@ def create_table_sql(table: SourceTable) -> list[str]:
 
 def typed_frame(raw: pd.DataFrame, table: SourceTable) -> pd.DataFrame:
     """Keep the table's columns, with integer columns as nullable integers for ``COPY``."""
-    frame = raw[list(table.columns)].copy()
+    frame = raw.rename(columns=dict(table.renames))[list(table.columns)].copy()
     for name, sql_type in table.columns.items():
         if sql_type.startswith("integer"):
             frame[name] = frame[name].round().astype("Int64")

@@ -1,0 +1,160 @@
+"""Use cases as configuration: one YAML file per use case in ``include/usecases/``.
+
+A use case declares its source queries, clock (date range and mode), transform, expectation
+suite, features and target, and the settings later stages need. ``load_usecase`` validates it
+with clear errors; DAG factories build ``etl_<name>`` (and later DAGs) from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+USECASES_DIR = Path(__file__).resolve().parent / "usecases"
+EXTRA_DIRS_ENV = "MLOPS_EXTRA_USECASE_DIRS"  # os.pathsep-separated folders, e.g. test fixtures
+REPLAY_ANCHOR_ENV = "MLOPS_REPLAY_ANCHOR"
+
+
+class UseCaseError(ValueError):
+    """A use case file is missing or invalid."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(Strict):
+    connection_id: str = "source_db"
+    timezone: str = Field("UTC", description="day boundaries of a partition, in the source's time zone")
+    queries: dict[str, str] = Field(
+        min_length=1, description="name -> SQL bounded by %(start)s and %(end)s (timestamptz)")
+
+    @model_validator(mode="after")
+    def queries_are_bounded(self) -> SourceConfig:
+        unbounded = [name for name, sql in self.queries.items()
+                     if "%(start)s" not in sql or "%(end)s" not in sql]
+        if unbounded:
+            raise ValueError(f"queries {unbounded} must be bounded by %(start)s and %(end)s")
+        return self
+
+
+class ClockConfig(Strict):
+    mode: Literal["history", "replay"] = "history"
+    first_day: date
+    last_day: date
+
+    @model_validator(mode="after")
+    def ordered(self) -> ClockConfig:
+        if self.first_day > self.last_day:
+            raise ValueError(f"first_day {self.first_day} is after last_day {self.last_day}")
+        return self
+
+
+class RowCountConfig(Strict):
+    default_min: int = Field(ge=1)
+    default_max: int
+    history: int = Field(14, ge=1, description="recent published partitions the bounds learn from")
+    tolerance: float = Field(0.5, ge=0, description="bounds = [min*(1-t), max*(1+t)] of the history")
+
+
+class ValidationConfig(Strict):
+    suite: str = Field(description="GX expectation suite (JSON) beside the use case file")
+    row_count: RowCountConfig
+    examples: int = Field(5, ge=1, le=50, description="failing values shown per expectation")
+
+
+class UseCase(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    description: str
+    owner: str
+    task: Literal["binary_classification", "regression"]
+    lakefs_repository: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$")
+    schedule: str = "@daily"
+    max_active_runs: int = Field(8, ge=1)
+    clock: ClockConfig
+    source: SourceConfig
+    transform: str = Field(pattern=r"^[\w.]+:\w+$", description="module:function building a partition")
+    partition_column: str
+    key_columns: list[str] = Field(min_length=1)
+    target: str
+    features: list[str] = Field(min_length=1)
+    slices: list[str] = []
+    validation: ValidationConfig
+    folder: Path = Field(exclude=True)
+
+    @property
+    def dataset_prefix(self) -> str:
+        return f"curated/{self.name}"
+
+    def partition_path(self, day: date) -> str:
+        return f"{self.dataset_prefix}/{self.partition_column}={day.isoformat()}/part-0.parquet"
+
+    def validation_prefix(self, day: date) -> str:
+        return f"validation/{self.name}/{self.partition_column}={day.isoformat()}"
+
+    @property
+    def suite_path(self) -> Path:
+        return self.folder / self.validation.suite
+
+    def transform_function(self) -> Callable[..., Any]:
+        module, function = self.transform.split(":")
+        return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+    def date_range(self, anchor: date | None = None) -> tuple[date, date]:
+        """The days the source has: the original dates, or shifted by whole weeks in replay mode."""
+        shift = replay_shift(self.clock.last_day, anchor or replay_anchor()) if self.clock.mode == "replay" \
+            else timedelta(0)
+        return self.clock.first_day + shift, self.clock.last_day + shift
+
+
+def replay_anchor() -> date:
+    """The day replay mode aligns to: ``MLOPS_REPLAY_ANCHOR`` (set when the source was seeded) or today."""
+    value = os.environ.get(REPLAY_ANCHOR_ENV)
+    return date.fromisoformat(value) if value else date.today()
+
+
+def replay_shift(last_day: date, anchor: date) -> timedelta:
+    """Whole weeks that move ``last_day`` to the first day on or after the anchor's yesterday."""
+    behind = (anchor - timedelta(days=1) - last_day).days
+    return timedelta(weeks=max(0, -(-behind // 7)))
+
+
+def usecase_files() -> list[Path]:
+    folders = [USECASES_DIR, *(Path(p) for p in os.environ.get(EXTRA_DIRS_ENV, "").split(os.pathsep) if p)]
+    return sorted(path for folder in folders for path in folder.glob("*.yaml"))
+
+
+@cache
+def load_usecase_file(path: Path) -> UseCase:
+    try:
+        raw = yaml.safe_load(path.read_text())
+        usecase = UseCase.model_validate({**(raw or {}), "folder": path.parent})
+    except (OSError, yaml.YAMLError) as error:
+        raise UseCaseError(f"{path}: cannot read: {error}") from error
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise UseCaseError(f"{path}: invalid use case: {problems}") from None
+    if usecase.name != path.stem:
+        raise UseCaseError(f"{path}: name {usecase.name!r} must match the file name {path.stem!r}")
+    if not usecase.suite_path.exists():
+        raise UseCaseError(f"{path}: expectation suite {usecase.suite_path} not found")
+    return usecase
+
+
+def load_usecases() -> list[UseCase]:
+    return [load_usecase_file(path) for path in usecase_files()]
+
+
+def load_usecase(name: str) -> UseCase:
+    for usecase in load_usecases():
+        if usecase.name == name:
+            return usecase
+    raise UseCaseError(f"no use case named {name!r} in {[p.stem for p in usecase_files()]}")

@@ -1,0 +1,139 @@
+"""Validate a curated partition with Great Expectations (GX Core 1.x, ephemeral context).
+
+The suite is a GX expectation-suite JSON file; a row-count expectation with bounds learned
+from recent partitions is added at run time. GX returns a result and never raises: callers
+decide what a failure means (the ETL quarantines the partition and fails the task).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class FailedExpectation:
+    expectation: str
+    kwargs: dict[str, Any]
+    unexpected_count: int | None
+    element_count: int | None
+    observed: Any
+    examples: list[Any]
+    error: str | None
+
+    def describe(self) -> str:
+        target = self.kwargs.get("column") or self.kwargs.get("column_list") or self.kwargs.get("column_set") or ""
+        if isinstance(target, list) and len(target) > 6:
+            target = f"{len(target)} columns"
+        parts = [f"{self.expectation}({target})" if target else self.expectation]
+        if self.error:
+            parts.append(f"error: {self.error}")
+        if self.unexpected_count is not None:
+            parts.append(f"{self.unexpected_count} of {self.element_count} rows fail")
+        if self.observed is not None and self.unexpected_count is None:
+            parts.append(f"observed {summarise(self.observed)}")
+        for bound in ("min_value", "max_value"):
+            if bound in self.kwargs:
+                parts.append(f"{bound.split('_')[0]} {self.kwargs[bound]}")
+        if "value_set" in self.kwargs:
+            parts.append(f"allowed {summarise(self.kwargs['value_set'])}")
+        if "type_list" in self.kwargs:
+            parts.append(f"allowed types {self.kwargs['type_list']}")
+        if self.examples:
+            parts.append(f"examples {summarise(self.examples)}")
+        return ": ".join(parts[:1]) + (" - " + "; ".join(parts[1:]) if parts[1:] else "")
+
+
+def summarise(value: Any, limit: int = 160) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    success: bool
+    evaluated: int
+    successful: int
+    row_count: int
+    row_count_bounds: tuple[int, int]
+    row_count_reason: str
+    failed: list[FailedExpectation] = field(default_factory=list)
+    result_json: str = "{}"
+
+    def statistics(self) -> dict[str, str]:
+        """String-only figures for lakeFS commit metadata."""
+        return {
+            "validation_success": str(self.success).lower(),
+            "validation_evaluated": str(self.evaluated),
+            "validation_successful": str(self.successful),
+            "validation_failed": str(len(self.failed)),
+            "row_count": str(self.row_count),
+            "row_count_bounds": f"{self.row_count_bounds[0]}-{self.row_count_bounds[1]}",
+        }
+
+    def failure_summary(self) -> str:
+        lines = [f"{len(self.failed)} of {self.evaluated} expectations failed on {self.row_count} rows:"]
+        lines += [f"  - {failure.describe()}" for failure in self.failed]
+        return "\n".join(lines)
+
+
+def load_suite(path: Path) -> dict[str, Any]:
+    suite: dict[str, Any] = json.loads(path.read_text())
+    return suite
+
+
+def with_row_count(suite: dict[str, Any], low: int, high: int) -> dict[str, Any]:
+    expectation = {"type": "expect_table_row_count_to_be_between",
+                   "kwargs": {"min_value": low, "max_value": high}}
+    return {**suite, "expectations": [*suite["expectations"], expectation]}
+
+
+def failed_expectation(result: Any, examples: int) -> FailedExpectation:
+    config = result.expectation_config
+    details = result.result or {}
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    error = None
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        error = str(result.exception_info.get("exception_message", "")).splitlines()[0][:300]
+    return FailedExpectation(
+        expectation=config.type, kwargs=kwargs, unexpected_count=details.get("unexpected_count"),
+        element_count=details.get("element_count"), observed=details.get("observed_value"),
+        examples=list(details.get("partial_unexpected_list") or [])[:examples], error=error)
+
+
+def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: tuple[int, int, str],
+                       examples: int = 5, docs_dir: Path | None = None) -> ValidationReport:
+    """Run ``suite`` (plus the row-count bounds) on ``frame``; write Data Docs HTML to ``docs_dir``."""
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    low, high, reason = row_bounds
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    gx_suite = context.suites.add(ExpectationSuite(**with_row_count(suite, low, high)))
+    batch = (context.data_sources.add_pandas("partition").add_dataframe_asset("frame")
+             .add_batch_definition_whole_dataframe("whole"))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite['name']}-partition", data=batch, suite=gx_suite))
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": examples}
+    if docs_dir is None:
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+    else:
+        context.add_data_docs_site(site_name="partition", site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name="partition", validation_definitions=[definition], result_format=result_format,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["partition"])]))
+        checkpoint_result = checkpoint.run(batch_parameters={"dataframe": frame})
+        result = next(iter(checkpoint_result.run_results.values()))
+    failed = [failed_expectation(r, examples) for r in result.results if not r.success]
+    return ValidationReport(
+        success=bool(result.success), evaluated=len(result.results),
+        successful=len(result.results) - len(failed), row_count=len(frame), row_count_bounds=(low, high),
+        row_count_reason=reason, failed=failed, result_json=json.dumps(result.to_json_dict(), default=str))

@@ -27,7 +27,7 @@ def extract_frames(connection: Any, queries: dict[str, str], day: date, timezone
     start, end = source_window(day, timezone)
     frames: dict[str, pd.DataFrame] = {}
     with connection.cursor() as cursor:
-        cursor.execute("SET TIME ZONE %s", (timezone,))
+        cursor.execute("SELECT set_config('TimeZone', %s, false)", (timezone,))
         for name, sql in queries.items():
             cursor.execute(sql, {"start": start, "end": end})
             columns = [column[0] for column in cursor.description]

@@ -109,11 +109,13 @@ def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: t
                        examples: int = 5, docs_dir: Path | None = None) -> ValidationReport:
     """Run ``suite`` (plus the row-count bounds) on ``frame``; write Data Docs HTML to ``docs_dir``."""
     import great_expectations as gx
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction
     from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     low, high, reason = row_bounds
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     gx_suite = context.suites.add(ExpectationSuite(**with_row_count(suite, low, high)))
     batch = (context.data_sources.add_pandas("partition").add_dataframe_asset("frame")
              .add_batch_definition_whole_dataframe("whole"))
@@ -129,7 +131,7 @@ def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: t
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name="partition", validation_definitions=[definition], result_format=result_format,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["partition"])]))
+            actions=[UpdateDataDocsAction(name="docs", site_names=["partition"])]))
         checkpoint_result = checkpoint.run(batch_parameters={"dataframe": frame})
         result = next(iter(checkpoint_result.run_results.values()))
     failed = [failed_expectation(r, examples) for r in result.results if not r.success]

@@ -52,6 +52,8 @@ class StackConfig:
     airflow_port: int
     airflow_parallelism: int
     lakefs_repository: str
+    smtp_port: int
+    webhook_port: int
     admin_user: str = "admin"
     admin_password: str = "admin"
     lakefs_access_key_id: str = "AKIAIOSFOLQUICKSTART"
@@ -71,7 +73,13 @@ class StackConfig:
             airflow_port=int(env.get("AIRFLOW_PORT", "8080")),
             airflow_parallelism=int(env.get("AIRFLOW_PARALLELISM", "6")),
             lakefs_repository=env.get("LAKEFS_REPOSITORY", "flights"),
+            smtp_port=int(env.get("SMTP_PORT", "1025")),
+            webhook_port=int(env.get("WEBHOOK_PORT", "8025")),
         )
+
+    @property
+    def alerts(self) -> Path:
+        return self.home / "alerts"
 
     @property
     def logs(self) -> Path:
@@ -421,6 +429,20 @@ def venv_bin(tool: str) -> Path:
     return Path(sys.executable).parent / tool
 
 
+# --------------------------------------------------------------------------- alert sink
+
+
+def alert_sink_up(cfg: StackConfig) -> None:
+    """A local SMTP server and webhook recorder that receive the platform's failure alerts."""
+    if not running(cfg, "alert-sink"):
+        require_free_port("alert-sink", cfg.smtp_port)
+        require_free_port("alert-sink", cfg.webhook_port)
+        cmd = [sys.executable, str(REPO_ROOT / "scripts" / "alert_sink.py"), "--dir", str(cfg.alerts),
+               "--smtp-port", str(cfg.smtp_port), "--webhook-port", str(cfg.webhook_port)]
+        spawn(cfg, "alert-sink", cmd, service_env(cfg))
+    wait_healthy(cfg, "alert-sink", lambda: http_ok(f"http://127.0.0.1:{cfg.webhook_port}/"), 30)
+
+
 # --------------------------------------------------------------------------- Airflow
 
 
@@ -455,6 +477,8 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs / "airflow-tasks"),
         "PYTHONPATH": str(REPO_ROOT),
+        "MLOPS_ALERT_STATE_DIR": str(cfg.alerts / "state"),
+        "MLOPS_ALERT_BURST": os.environ.get("MLOPS_ALERT_BURST", "3"),
         **telemetry_off(),
     }
 
@@ -551,6 +575,8 @@ def stack_variables(cfg: StackConfig) -> dict[str, str]:
     """Values that ``airflow_settings.yaml`` and ``make env`` may refer to as ``${NAME}``."""
     return {
         "PG_PORT": str(cfg.pg_port),
+        "SMTP_PORT": str(cfg.smtp_port),
+        "WEBHOOK_PORT": str(cfg.webhook_port),
         "LAKEFS_ENDPOINT": cfg.lakefs_endpoint,
         "LAKEFS_ACCESS_KEY_ID": cfg.lakefs_access_key_id,
         "LAKEFS_SECRET_ACCESS_KEY": cfg.lakefs_secret_access_key,
@@ -583,6 +609,7 @@ def up(cfg: StackConfig) -> None:
     print(f"Starting the local stack '{cfg.name}' (state and logs in {cfg.home})")
     postgres_up(cfg)
     lakefs_up(cfg)
+    alert_sink_up(cfg)
     mlflow_start(cfg)  # MLflow and Airflow boot in parallel
     airflow_start(cfg)
     mlflow_wait(cfg)
@@ -593,11 +620,13 @@ def up(cfg: StackConfig) -> None:
     print(f"  lakeFS UI   {cfg.lakefs_endpoint}   access key {cfg.lakefs_access_key_id}"
           f" / secret {cfg.lakefs_secret_access_key}")
     print(f"  PostgreSQL  127.0.0.1:{cfg.pg_port}  (source db: {cfg.pg_url('source', 'postgresql')})")
+    print(f"  Alerts      SMTP 127.0.0.1:{cfg.smtp_port}, webhook 127.0.0.1:{cfg.webhook_port}; "
+          f"received in {cfg.alerts}/mail.jsonl, webhook.jsonl")
     print(f"  Logs        {cfg.logs}\n  Shell env   eval \"$(make -s env)\"")
 
 
 SERVICES = ("airflow-api-server", "airflow-triggerer", "airflow-dag-processor", "airflow-scheduler",
-            "mlflow", "lakefs")
+            "mlflow", "alert-sink", "lakefs")
 
 
 def down(cfg: StackConfig) -> None:

@@ -1,0 +1,249 @@
+"""Operators of the write-audit-publish ETL: extract -> write on a run branch -> validate ->
+commit -> merge into ``main``.
+
+Each operator only stores its arguments in ``__init__``; the work happens in ``execute`` with
+hooks built there, heavy libraries imported lazily, and domain logic in ``include/``. Every
+step is idempotent, so a retried or re-run task finishes the job without duplicates.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk.exceptions import AirflowFailException
+
+from mlops.hooks.lakefs import LakeFSHook
+
+LAKEFS_URL_KEY = "lakefs_url"
+
+
+class PartitionValidationError(AirflowFailException):
+    """A partition failed its expectation suite; it is kept on a quarantine branch (never retried)."""
+
+
+class PublishConflictError(AirflowFailException):
+    """``main`` got a different version of the partition while this run was publishing."""
+
+
+class LakeFSLink(BaseOperatorLink):
+    """Opens the lakeFS commit or branch that the task recorded."""
+
+    name = "lakeFS"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        return str(XCom.get_value(ti_key=ti_key, key=LAKEFS_URL_KEY) or "")
+
+
+def partition_day(value: str) -> date:
+    if not value or value == "None":
+        raise ValueError("no partition date: a manual run must set the 'partition_date' parameter (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError(f"partition date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+class LakeFSOperator(BaseOperator):
+    """Shared wiring: the use case, its partition date, the run branch and the lakeFS hook.
+
+    ``partition_date`` is templated (the data interval's start, or the ``partition_date``
+    param of a manual run); the run branch is ``etl-<use case>-<date>-<run id>``.
+    """
+
+    template_fields: Sequence[str] = ("partition_date",)
+    operator_extra_links = (LakeFSLink(),)
+
+    def __init__(self, *, usecase: str, partition_date: str,
+                 lakefs_conn_id: str = LakeFSHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.usecase = usecase
+        self.partition_date = partition_date
+        self.lakefs_conn_id = lakefs_conn_id
+        self.branch = ""
+
+    def prepare(self, context: Any) -> tuple[Any, date, LakeFSHook]:
+        """Resolve the use case, the partition day, the run branch and the hook for this run."""
+        from include.lineage import branch_name
+
+        usecase = self.load_usecase()
+        day = partition_day(self.partition_date)
+        self.branch = branch_name(f"etl-{usecase.name}-{day.isoformat()}", context["dag_run"].run_id)
+        return usecase, day, self.hook(usecase)
+
+    def load_usecase(self) -> Any:
+        from include.usecase import load_usecase
+
+        return load_usecase(self.usecase)
+
+    def hook(self, usecase: Any) -> LakeFSHook:
+        return LakeFSHook(self.lakefs_conn_id, repository=usecase.lakefs_repository)
+
+    def record_link(self, context: Any, url: str) -> None:
+        context["ti"].xcom_push(key=LAKEFS_URL_KEY, value=url)
+
+
+class ExtractToBranchOperator(LakeFSOperator):
+    """Extract one interval from the source, transform it, write its Parquet partition to the run branch."""
+
+    def __init__(self, *, source_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source_conn_id = source_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        from include.partitions import (
+            SourceUnavailableError,
+            checksum,
+            extract_frames,
+            to_parquet_bytes,
+        )
+
+        usecase, day, hook = self.prepare(context)
+        conn_id = self.source_conn_id or usecase.source.connection_id
+        try:
+            connection = PostgresHook(postgres_conn_id=conn_id).get_conn()
+        except Exception as error:
+            raise SourceUnavailableError(f"source {conn_id!r} is unreachable: {error}") from error
+        try:
+            frames = extract_frames(connection, usecase.source.queries, day, usecase.source.timezone)
+        finally:
+            connection.close()
+        partition = usecase.transform_function()(frames, day)
+        payload = to_parquet_bytes(partition)
+        hook.ensure_repository()
+        base_commit = hook.recreate_branch(self.branch, source="main")
+        path = usecase.partition_path(day)
+        hook.upload(self.branch, path, payload, content_type="application/vnd.apache.parquet")
+        self.record_link(context, hook.branch_url(self.branch))
+        self.log.info("wrote %d rows (%d bytes) to lakefs://%s/%s/%s", len(partition), len(payload),
+                      usecase.lakefs_repository, self.branch, path)
+        return {"branch": self.branch, "path": path, "rows": len(partition), "checksum": checksum(payload),
+                "base_commit": base_commit, "source_rows": {k: len(v) for k, v in frames.items()}}
+
+
+class ValidatePartitionOperator(LakeFSOperator):
+    """Validate the partition on the run branch with GX; store the result beside it.
+
+    On failure the branch is committed as evidence, kept as a quarantine branch, and the task
+    fails with the failed expectations, the branch and the commit.
+    """
+
+    def execute(self, context: Any) -> dict[str, str]:
+        from include.partitions import read_parquet_bytes, row_count_bounds
+        from include.validation import load_suite, validate_partition
+
+        usecase, day, hook = self.prepare(context)
+        frame = read_parquet_bytes(hook.download(self.branch, usecase.partition_path(day)))
+        history = hook.published_row_counts(usecase.name, usecase.validation.row_count.history, exclude=day)
+        limits = usecase.validation.row_count
+        bounds = row_count_bounds(history, limits.default_min, limits.default_max, limits.tolerance)
+        with tempfile.TemporaryDirectory() as docs:
+            report = validate_partition(frame, load_suite(usecase.suite_path), bounds,
+                                        examples=usecase.validation.examples, docs_dir=Path(docs))
+            prefix = usecase.validation_prefix(day)
+            hook.upload(self.branch, f"{prefix}/result.json", report.result_json.encode(), "application/json")
+            hook.upload_folder(self.branch, Path(docs), f"{prefix}/data_docs")
+        self.log.info("validation: %s (row count bounds %s, %s)", report.statistics(), report.row_count_bounds,
+                      report.row_count_reason)
+        if report.success:
+            return report.statistics()
+        self.quarantine(context, hook, usecase, day, report)
+        raise AssertionError("unreachable")  # quarantine raises
+
+    def quarantine(self, context: Any, hook: LakeFSHook, usecase: Any, day: date, report: Any) -> None:
+        from include.lineage import branch_name
+        from mlops.run_context import metadata_from_context
+
+        metadata = {**metadata_from_context(context), **report.statistics(), "mlops_usecase": usecase.name,
+                    "partition": day.isoformat(), "quarantine": "true"}
+        commit_id = hook.commit(self.branch, f"QUARANTINE {usecase.name} {day}: failed validation", metadata,
+                                allow_empty=True)
+        quarantine = branch_name(f"quarantine-{usecase.name}-{day.isoformat()}", context["dag_run"].run_id)
+        hook.create_branch(quarantine, source=commit_id)
+        if quarantine != self.branch:
+            hook.delete_branch(self.branch)
+        self.record_link(context, hook.commit_url(commit_id))
+        raise PartitionValidationError(
+            f"{usecase.name} partition {day} failed validation; main is untouched.\n{report.failure_summary()}\n"
+            f"Evidence: lakeFS branch {quarantine!r} (commit {commit_id}) holds the partition and the "
+            f"validation report under {usecase.validation_prefix(day)}/: {hook.branch_url(quarantine)}")
+
+
+class CommitPartitionOperator(LakeFSOperator):
+    """Commit the validated partition and its validation report with the run's metadata."""
+
+    template_fields: Sequence[str] = (*LakeFSOperator.template_fields, "extract_result", "validation_stats")
+
+    def __init__(self, *, extract_result: Any, validation_stats: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.extract_result = extract_result
+        self.validation_stats = validation_stats
+
+    def execute(self, context: Any) -> str:
+        from mlops.run_context import metadata_from_context
+
+        usecase, day, hook = self.prepare(context)
+        metadata = {**metadata_from_context(context), **self.validation_stats, "mlops_usecase": usecase.name,
+                    "partition": day.isoformat(), "partition_path": self.extract_result["path"],
+                    "partition_sha256": self.extract_result["checksum"]}
+        commit_id = hook.commit_once(self.branch, f"{usecase.name} partition {day}", metadata)
+        self.record_link(context, hook.commit_url(commit_id))
+        return commit_id
+
+
+class PublishPartitionOperator(LakeFSOperator):
+    """Merge the run branch into ``main``, delete it, and emit the dataset's Asset event.
+
+    A merge conflict means another run of the same day published first: if ``main`` now holds
+    an identical partition the job is done; otherwise the task fails without touching ``main``.
+    """
+
+    template_fields: Sequence[str] = (*LakeFSOperator.template_fields, "commit_id", "extract_result")
+
+    def __init__(self, *, commit_id: Any, extract_result: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commit_id = commit_id
+        self.extract_result = extract_result
+
+    def execute(self, context: Any) -> dict[str, str]:
+        usecase, day, hook = self.prepare(context)
+        run_id = context["dag_run"].run_id
+        metadata = {**hook.commit_metadata(self.commit_id), "source_commit": self.commit_id}
+        published = hook.find_merge(self.commit_id)  # a retry after the merge itself succeeded
+        if published is None and hook.branch_exists(self.branch):
+            published = self.merge(hook, usecase, day, metadata)
+        if published is None:
+            raise PublishConflictError(f"branch {self.branch} is gone and main has no merge of commit "
+                                       f"{self.commit_id} (run {run_id}); re-run the day")
+        hook.delete_branch(self.branch)
+        self.record_link(context, hook.commit_url(published))
+        for asset in self.outlets:
+            context["outlet_events"][asset].extra = {
+                "lakefs_repository": usecase.lakefs_repository, "commit_id": published,
+                "partition": day.isoformat(), "path": self.extract_result["path"],
+                "rows": int(self.extract_result["rows"])}
+        return {"commit_id": published, "partition": day.isoformat()}
+
+    def merge(self, hook: LakeFSHook, usecase: Any, day: date, metadata: dict[str, str]) -> str | None:
+        from lakefs.exceptions import ConflictException
+
+        try:
+            return hook.merge(self.branch, "main", f"Publish {usecase.name} partition {day}", metadata)
+        except ConflictException:
+            ours = self.extract_result["checksum"]
+            theirs = hook.object_checksum("main", self.extract_result["path"])
+            if theirs == ours:
+                self.log.info("main already holds an identical partition %s (published concurrently)", day)
+                return hook.head_commit("main")
+            raise PublishConflictError(
+                f"{usecase.name} partition {day}: main changed this partition while the run was publishing "
+                f"(main sha256 {theirs}, ours {ours}); main keeps the other run's version. Re-run the day to "
+                "publish this run's data.") from None

@@ -43,5 +43,5 @@ lock: ## Re-resolve requirements.lock from requirements.txt
 	@.venv/bin/uv pip compile -q requirements.txt -o requirements.lock --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu
 
-clean-state: down ## Delete all local state (.stack/): data, logs, secrets
-	rm -rf .stack
+clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs, secrets
+	@if [ -x $(PY) ]; then $(PY) scripts/stack.py clean; fi

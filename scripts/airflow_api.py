@@ -68,3 +68,29 @@ class AirflowApi:
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
         return self.call("GET", path, params={"deserialize": True})["value"]
+
+    def backfill(self, dag_id: str, first_day: str, last_day: str, max_active_runs: int = 8,
+                 reprocess_behavior: str = "none") -> int:
+        """Create a backfill for the data intervals starting ``first_day`` .. ``last_day``; return its id."""
+        body = {"dag_id": dag_id, "from_date": f"{first_day}T00:00:00Z", "to_date": f"{last_day}T00:00:00Z",
+                "run_backwards": False, "dag_run_conf": {}, "reprocess_behavior": reprocess_behavior,
+                "max_active_runs": max_active_runs}
+        return int(self.call("POST", "/backfills", json=body)["id"])
+
+    def wait_for_backfill(self, backfill_id: int, timeout: float = 1800) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            backfill = dict(self.call("GET", f"/backfills/{backfill_id}"))
+            if backfill.get("completed_at"):
+                return backfill
+            time.sleep(3)
+        raise AirflowApiError(f"backfill {backfill_id} did not complete within {timeout:.0f}s")
+
+    def runs(self, dag_id: str, **filters: Any) -> list[dict[str, Any]]:
+        """DAG runs, oldest logical date first (filters are ``/dagRuns`` query parameters)."""
+        params = {"limit": 1000, "order_by": "logical_date", **filters}
+        return list(self.call("GET", f"/dags/{dag_id}/dagRuns", params=params)["dag_runs"])
+
+    def asset_events(self, source_dag_id: str) -> list[dict[str, Any]]:
+        params = {"source_dag_id": source_dag_id, "limit": 1000, "order_by": "timestamp"}
+        return list(self.call("GET", "/assets/events", params=params)["asset_events"])

@@ -10,6 +10,21 @@ source "$root/scripts/versions.sh"
 
 as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
+# 0. The toolchains the project builds with: Python 3.11 (requirements.lock is resolved for it)
+#    and Go >= 1.24 (to build lakeFS once).
+python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
+  echo "setup: Python 3.11 is required as python3 (found $(python3 --version 2>&1)); see README, Prerequisites"
+  exit 1
+}
+python3 -c 'import ensurepip, venv' 2>/dev/null || {
+  echo "setup: installing python3-venv (Debian package)..."
+  as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
+}
+if ! command -v go >/dev/null && [[ ! -x "${LAKEFS_CACHE_DIR:-$HOME/.cache/mlops-airflow/lakefs-$LAKEFS_VERSION}/lakefs" ]]; then
+  echo "setup: Go >= 1.24 is required once, to build lakeFS $LAKEFS_VERSION (https://go.dev/doc/install)"
+  exit 1
+fi
+
 # 1. PostgreSQL server binaries (the cluster itself is created by scripts/stack.py).
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   echo "setup: installing PostgreSQL (Debian package)..."

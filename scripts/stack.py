@@ -148,18 +148,24 @@ def spawn(cfg: StackConfig, service: str, cmd: list[str], env: dict[str, str]) -
     pid_file(cfg, service).write_text(f"{proc.pid}\n")
 
 
+def terminate_group(cfg: StackConfig, service: str) -> None:
+    """Send SIGTERM to the recorded process group (``stop_group`` waits for it)."""
+    pid = recorded_pid(cfg, service)
+    if pid is not None and group_alive(pid):
+        os.killpg(pid, signal.SIGTERM)
+
+
 def stop_group(cfg: StackConfig, service: str, grace_seconds: float = 30.0) -> None:
     """SIGTERM the recorded process group, wait, then SIGKILL; verify nothing is left."""
     pid = recorded_pid(cfg, service)
     if pid is None:
         return
-    if group_alive(pid):
-        os.killpg(pid, signal.SIGTERM)
-        if not wait_until(lambda: not group_alive(pid), grace_seconds):
-            print(f"  {service}: still running after {grace_seconds:.0f}s, sending SIGKILL")
-            os.killpg(pid, signal.SIGKILL)
-            if not wait_until(lambda: not group_alive(pid), 10):
-                raise StackError(f"{service} (process group {pid}) survived SIGKILL")
+    terminate_group(cfg, service)
+    if not wait_until(lambda: not group_alive(pid), grace_seconds):
+        print(f"  {service}: still running after {grace_seconds:.0f}s, sending SIGKILL")
+        os.killpg(pid, signal.SIGKILL)
+        if not wait_until(lambda: not group_alive(pid), 10):
+            raise StackError(f"{service} (process group {pid}) survived SIGKILL")
     pid_file(cfg, service).unlink()
 
 
@@ -214,7 +220,7 @@ def require_free_port(service: str, port: int) -> None:
 
 
 def pg_bin(tool: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"), key=lambda p: int(Path(p).parts[-3]))
     if not found:
         raise StackError("PostgreSQL server binaries not found: run `make setup` (installs Debian's postgresql)")
     return found[-1]
@@ -381,6 +387,7 @@ def lakefs_up(cfg: StackConfig) -> None:
             "listen_address": f"127.0.0.1:{cfg.lakefs_port}",
             "database": {"type": "local", "local": {"path": str(state / "metadata")}},
             "blockstore": {"type": "local", "local": {"path": str(state / "data")}},
+            "committed": {"local_cache": {"dir": str(state / "cache")}},
             "auth": {"encrypt": {"secret_key": stack_secret(cfg, "lakefs_encrypt_key")}},
             "stats": {"enabled": False},
             "usage_report": {"enabled": False},
@@ -418,7 +425,9 @@ def mlflow_start(cfg: StackConfig) -> None:
         cmd = [str(venv_bin("mlflow")), "server", "--host", "127.0.0.1", "--port", str(cfg.mlflow_port),
                "--workers", "1", "--backend-store-uri", cfg.pg_url("mlflow"),
                "--serve-artifacts", "--artifacts-destination", str(artifacts)]
-        spawn(cfg, "mlflow", cmd, service_env(cfg))
+        # MLflow 3.17's background job runner adds ~7 workers (~1.6 GB) and tmp folders in
+        # /dev/shm; the platform does not use it.
+        spawn(cfg, "mlflow", cmd, {**service_env(cfg), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
 
 
 def mlflow_wait(cfg: StackConfig) -> None:
@@ -506,13 +515,16 @@ def airflow_start(cfg: StackConfig) -> None:
     home.mkdir(exist_ok=True)
     (home / "passwords.json").write_text(json.dumps({cfg.admin_user: cfg.admin_password}))
     env = service_env(cfg)
-    if not all(running(cfg, f"airflow-{c}") for c in AIRFLOW_COMPONENTS):
+    stamp = home / "migrated-version"
+    version = airflow_version()
+    if not (stamp.exists() and stamp.read_text() == version):
         started = time.monotonic()
         migrate = subprocess.run([str(venv_bin("airflow")), "db", "migrate"], env=env,
                                  capture_output=True, text=True, check=False)
         if migrate.returncode != 0:
             raise StackError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
-        print(f"  airflow: metadata DB migrated ({time.monotonic() - started:.1f}s)")
+        stamp.write_text(version)
+        print(f"  airflow: metadata DB migrated to Airflow {version} ({time.monotonic() - started:.1f}s)")
     for component in AIRFLOW_COMPONENTS:
         service = f"airflow-{component}"
         if running(cfg, service):
@@ -528,6 +540,12 @@ def airflow_start(cfg: StackConfig) -> None:
 def airflow_wait(cfg: StackConfig) -> None:
     wait_healthy(cfg, "airflow-api-server", lambda: airflow_healthy(cfg), 180)
     load_airflow_settings(cfg)
+
+
+def airflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("apache-airflow")
 
 
 def airflow_healthy(cfg: StackConfig) -> bool:
@@ -631,6 +649,8 @@ SERVICES = ("airflow-api-server", "airflow-triggerer", "airflow-dag-processor", 
 
 def down(cfg: StackConfig) -> None:
     print(f"Stopping the local stack '{cfg.name}'")
+    for service in SERVICES:  # all at once, then wait for each
+        terminate_group(cfg, service)
     for service in SERVICES:
         if recorded_pid(cfg, service) is not None:
             stop_group(cfg, service)
@@ -640,6 +660,16 @@ def down(cfg: StackConfig) -> None:
     left = [s for s in (*SERVICES, "postgres") if recorded_pid(cfg, s) is not None]
     if left:
         raise StackError(f"still running: {', '.join(left)}")
+
+
+def clean(cfg: StackConfig) -> None:
+    """Stop the stack and delete all its state (data, logs, secrets), wherever it lives."""
+    down(cfg)
+    postgres = cfg.home / "postgres"
+    if postgres.is_symlink():
+        shutil.rmtree(postgres.resolve(), ignore_errors=True)
+    shutil.rmtree(cfg.home, ignore_errors=True)
+    print(f"  deleted {cfg.home}")
 
 
 def status(cfg: StackConfig) -> int:
@@ -659,7 +689,7 @@ def status(cfg: StackConfig) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("up", "down", "status", "env"))
+    parser.add_argument("command", choices=("up", "down", "status", "env", "clean"))
     args = parser.parse_args(argv)
     cfg = StackConfig.from_env()
     try:
@@ -667,6 +697,8 @@ def main(argv: list[str] | None = None) -> int:
             up(cfg)
         elif args.command == "down":
             down(cfg)
+        elif args.command == "clean":
+            clean(cfg)
         elif args.command == "status":
             return status(cfg)
         else:

@@ -30,16 +30,18 @@ for key, value in {"GX_ANALYTICS_ENABLED": "False", "MLFLOW_DISABLE_TELEMETRY": 
 
 from scripts.stack import StackConfig  # noqa: E402
 
+FIXTURE_USECASES = REPO_ROOT / "tests" / "fixtures" / "usecases"
 TIERS = ("unit", "dags", "integration", "e2e", "lifecycle")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its folder's tier and run the stack-restarting tier last."""
+    """Mark each test with its folder's tier; run the tiers in order, fast ones first, lifecycle last."""
     for item in items:
         tier = item.path.parent.name
         if tier in TIERS:
             item.add_marker(getattr(pytest.mark, tier))
-    items.sort(key=lambda item: item.path.parent.name == "lifecycle")
+    order = {tier: position for position, tier in enumerate(TIERS)}
+    items.sort(key=lambda item: order.get(item.path.parent.name, len(TIERS)))
 
 
 def free_ports(count: int) -> list[int]:
@@ -59,10 +61,18 @@ def run_stack_command(command: str, env: dict[str, str]) -> subprocess.Completed
 
 
 def make_test_stack_env() -> dict[str, str]:
-    pg, lakefs, mlflow, airflow = free_ports(4)
+    pg, lakefs, mlflow, airflow, smtp, webhook, closed = free_ports(7)
     return {**os.environ, "STACK_NAME": "test", "STACK_HOME": str(REPO_ROOT / ".stack" / "test"),
             "PG_PORT": str(pg), "LAKEFS_PORT": str(lakefs), "MLFLOW_PORT": str(mlflow),
-            "AIRFLOW_PORT": str(airflow), "AIRFLOW_PARALLELISM": "4", "PYTHONPATH": str(REPO_ROOT)}
+            "AIRFLOW_PORT": str(airflow), "SMTP_PORT": str(smtp), "WEBHOOK_PORT": str(webhook),
+            "AIRFLOW_PARALLELISM": "6", "PYTHONPATH": str(REPO_ROOT),
+            # every failure of the bad-input tests must alert: flood control is tested on its own
+            "MLOPS_ALERT_BURST": "1000",
+            "MLOPS_EXTRA_USECASE_DIRS": str(FIXTURE_USECASES),
+            # a source that is down: nothing listens on this loopback port
+            "AIRFLOW_CONN_SOURCE_UNREACHABLE": json.dumps({
+                "conn_type": "postgres", "host": "127.0.0.1", "port": closed, "schema": "source",
+                "login": "source", "password": "source", "extra": {"connect_timeout": 3}})}
 
 
 class StackController:
@@ -122,3 +132,18 @@ def stack_connections(stack: StackConfig) -> Iterator[None]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = old
+
+
+@pytest.fixture(scope="session")
+def airflow_api(stack: StackConfig):  # type: ignore[no-untyped-def]
+    from scripts.airflow_api import AirflowApi
+
+    return AirflowApi(stack.airflow_url, stack.admin_user, stack.admin_password)
+
+
+def received_alerts(stack: StackConfig, channel: str) -> list[dict[str, object]]:
+    """Alerts the test stack's real SMTP server / webhook endpoint received (``mail`` or ``webhook``)."""
+    path = stack.alerts / f"{channel}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

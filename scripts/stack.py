@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import requests
@@ -295,14 +296,42 @@ def seed_source_database(cfg: StackConfig) -> None:
     from include.source_seed import seed_source
 
     started = time.monotonic()
+    clock = source_clock(cfg)
     conn = psycopg2.connect(host="127.0.0.1", port=cfg.pg_port, user="source", password="source",
                             dbname="source")
     try:
-        counts = seed_source(conn)
+        counts = seed_source(conn, clock["mode"], date.fromisoformat(clock["anchor"]))
     finally:
         conn.close()
     summary = ", ".join(f"{name} {rows:,}" for name, rows in counts.items())
-    print(f"  postgres: source database ready ({summary}; {time.monotonic() - started:.1f}s)")
+    print(f"  postgres: source database ready, {clock['mode']} clock ({summary}; {time.monotonic() - started:.1f}s)")
+
+
+def source_clock(cfg: StackConfig) -> dict[str, str]:
+    """The source's clock: ``SOURCE_CLOCK`` (history|replay); a replay anchor is kept until stale.
+
+    The anchor (the day replay aligned the data to) is stored in the stack home and passed to
+    Airflow as ``MLOPS_REPLAY_ANCHOR``, so DAG date ranges and the seeded data always agree.
+    A new anchor is taken only when replayed data would end before yesterday.
+    """
+    path = cfg.home / "source_clock.json"
+    mode = os.environ.get("SOURCE_CLOCK", "history")
+    if mode not in ("history", "replay"):
+        raise StackError(f"SOURCE_CLOCK must be 'history' or 'replay', not {mode!r}")
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    anchor = stored.get("anchor", date.today().isoformat())
+    if mode == "replay" and stored.get("mode") == "replay":
+        from include.source_seed import FLIGHTS
+        from include.usecase import replay_shift
+
+        last_day = FLIGHTS.last_day or date.today()
+        if last_day + replay_shift(last_day, date.fromisoformat(anchor)) < date.today() - timedelta(days=1):
+            anchor = date.today().isoformat()
+    elif stored.get("mode") != mode:
+        anchor = date.today().isoformat()
+    clock = {"mode": mode, "anchor": anchor}
+    path.write_text(json.dumps(clock))
+    return clock
 
 
 def pg_connect_ok(cfg: StackConfig) -> bool:
@@ -487,9 +516,15 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs / "airflow-tasks"),
         "PYTHONPATH": str(REPO_ROOT),
         "MLOPS_ALERT_STATE_DIR": str(cfg.alerts / "state"),
+        "MLOPS_REPLAY_ANCHOR": stored_replay_anchor(cfg),
         "MLOPS_ALERT_BURST": os.environ.get("MLOPS_ALERT_BURST", "3"),
         **telemetry_off(),
     }
+
+
+def stored_replay_anchor(cfg: StackConfig) -> str:
+    path = cfg.home / "source_clock.json"
+    return str(json.loads(path.read_text())["anchor"]) if path.exists() else date.today().isoformat()
 
 
 def fernet_key(cfg: StackConfig) -> str:

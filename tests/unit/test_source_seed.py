@@ -24,3 +24,26 @@ def test_integer_columns_with_gaps_become_nullable_integers_for_copy() -> None:
     assert list(frame.columns) == list(PLANES.columns)
     assert str(frame["year"].dtype) == "Int64"
     assert csv_payload(frame[["tailnum", "year"]]).read() == "N1,1\nN2,\n"
+
+
+def test_replay_shift_moves_dates_and_calendar_columns_together() -> None:
+    from include.source_seed import HOTEL_RATES, shift_sql
+
+    sql = shift_sql(FLIGHTS, 4872)
+    assert sql is not None
+    assert '"time_hour" = "time_hour" + make_interval(days => 4872)' in sql
+    assert "year = extract(year FROM (make_date(year, month, day) + 4872))::int" in sql
+    assert shift_sql(FLIGHTS, 0) is None and shift_sql(PLANES, 7) is None
+    expected = 'UPDATE "hotel_rates" SET "arrival_date" = "arrival_date" + make_interval(days => 7)'
+    assert shift_sql(HOTEL_RATES, 7) == expected
+
+
+def test_seed_label_records_clock_and_whole_week_shift() -> None:
+    from datetime import date
+
+    from include.source_seed import seed_label
+
+    assert seed_label("history", date(2026, 11, 27), FLIGHTS).endswith(":history:0")
+    days = int(seed_label("replay", date(2026, 11, 27), FLIGHTS).rsplit(":", 1)[1])
+    assert days > 0 and days % 7 == 0
+    assert seed_label("replay", date(2026, 11, 27), PLANES).endswith(":replay:0")  # undated table

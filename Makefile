@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status env demo test lint typecheck unit lock clean-state
+.PHONY: help setup up down status env demo test lint typecheck unit lock clean-state bench-backfill
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -45,3 +45,6 @@ lock: ## Re-resolve requirements.lock from requirements.txt
 
 clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs, secrets
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py clean; fi
+
+bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
+	@$(PY) benchmarks/backfill.py

@@ -30,12 +30,14 @@ class FailureAlert:
     @property
     def subject(self) -> str:
         first_line = self.error.strip().splitlines()[0] if self.error.strip() else "unknown error"
-        return f"[Airflow] {self.dag_id}.{self.task_id} failed ({self.logical_date}): {first_line[:120]}"
+        when = self.logical_date or "manual run"
+        return f"[Airflow] {self.dag_id}.{self.task_id} failed ({when}): {first_line[:120]}"
 
     def text(self) -> str:
         lines = [
             f"DAG: {self.dag_id}", f"Task: {self.task_id}", f"Run: {self.run_id}",
-            f"Logical date: {self.logical_date}", f"Log: {self.log_url}", "", "Error:", self.error.strip(),
+            f"Logical date: {self.logical_date or '(manual run, none)'}", f"Log: {self.log_url}",
+            "", "Error:", self.error.strip(),
         ]
         if self.suppressed_before:
             lines += ["", f"({self.suppressed_before} earlier failure alerts of this DAG were suppressed "

@@ -47,7 +47,7 @@ class FailureAlertNotifier(BaseNotifier):
         logical_date = context.get("logical_date")
         alert = FailureAlert(
             dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
-            logical_date=logical_date.isoformat() if logical_date else "(manual run, no logical date)",
+            logical_date=logical_date.isoformat() if logical_date else "",
             error=str(context.get("exception") or "unknown error"), log_url=ti.log_url,
             suppressed_before=suppressed)
         self.send_email(alert)

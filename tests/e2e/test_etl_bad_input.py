@@ -9,6 +9,7 @@ fixture use cases in ``tests/fixtures/usecases`` read from it.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg2
@@ -72,7 +73,8 @@ def lakefs(stack_connections: None) -> LakeFSHook:
 
 
 @pytest.fixture(scope="module")
-def outcomes(stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook) -> dict[str, tuple[str, str, str]]:
+def outcomes(stack: StackConfig, airflow_api: AirflowApi,
+             lakefs: LakeFSHook) -> Iterator[dict[str, tuple[str, str, str]]]:
     """Inject the defects, trigger one run per case at once, wait; return (run id, state, main before)."""
     conn = psycopg2.connect(host="127.0.0.1", port=stack.pg_port, user="source", password="source", dbname="source")
     with conn, conn.cursor() as cur:
@@ -84,8 +86,12 @@ def outcomes(stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook) ->
         airflow_api.wait_for_dag(dag_id)
         airflow_api.unpause(dag_id)
     runs = {case.name: airflow_api.trigger(case.dag_id, conf={"partition_date": case.day}) for case in CASES}
-    return {case.name: (runs[case.name], airflow_api.wait_for_run(case.dag_id, runs[case.name], timeout=900),
-                        main_before) for case in CASES}
+    yield {case.name: (runs[case.name], airflow_api.wait_for_run(case.dag_id, runs[case.name], timeout=900),
+                       main_before) for case in CASES}
+    conn = psycopg2.connect(host="127.0.0.1", port=stack.pg_port, user="source", password="source", dbname="source")
+    with conn, conn.cursor() as cur:
+        cur.execute("DROP SCHEMA badinput CASCADE")  # its views would block a reseed of the source
+    conn.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)

@@ -499,7 +499,8 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # LocalExecutor whose workers preload pandas, pyarrow, GX and lakeFS (plugins/mlops/executors)
+        "AIRFLOW__CORE__EXECUTOR": "mlops.executors.warm_local.WarmLocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(cfg.airflow_parallelism),
         "AIRFLOW__CORE__FERNET_KEY": fernet_key(cfg),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -514,7 +515,7 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": stack_secret(cfg, "airflow_jwt_secret"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs / "airflow-tasks"),
-        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'plugins'}",
         "MLOPS_ALERT_STATE_DIR": str(cfg.alerts / "state"),
         "MLOPS_REPLAY_ANCHOR": stored_replay_anchor(cfg),
         "MLOPS_ALERT_BURST": os.environ.get("MLOPS_ALERT_BURST", "3"),

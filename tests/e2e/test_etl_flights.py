@@ -61,6 +61,9 @@ def test_backfill_publishes_three_partitions_with_run_metadata(backfill, lakefs:
         result = lakefs.download("main", f"validation/flights/flight_date={day}/result.json")
         assert b'"success": true' in result
         assert lakefs.download("main", f"validation/flights/flight_date={day}/data_docs/index.html")
+    run = backfill[0]["dag_run_id"]
+    links = airflow_api.call("GET", f"/dags/{DAG}/dagRuns/{run}/taskInstances/publish/links")["extra_links"]
+    assert links["lakeFS"] == lakefs.commit_url(merges[backfill[0]["logical_date"][:10]][0])
     events = [e for e in airflow_api.asset_events(DAG) if e["extra"].get("partition") in DAYS]
     assert sorted(e["extra"]["partition"] for e in events) == DAYS
     assert {e["extra"]["commit_id"] for e in events} == {commit_id for commit_id, _ in merges.values()}

@@ -154,6 +154,7 @@ class ValidatePartitionOperator(LakeFSOperator):
         self.log.info("validation: %s (row count bounds %s, %s)", report.statistics(), report.row_count_bounds,
                       report.row_count_reason)
         if report.success:
+            self.record_link(context, hook.branch_url(self.branch))
             return report.statistics()
         self.quarantine(context, hook, usecase, day, report)
         raise AssertionError("unreachable")  # quarantine raises

@@ -87,10 +87,20 @@ class AirflowApi:
         raise AirflowApiError(f"backfill {backfill_id} did not complete within {timeout:.0f}s")
 
     def runs(self, dag_id: str, **filters: Any) -> list[dict[str, Any]]:
-        """DAG runs, oldest logical date first (filters are ``/dagRuns`` query parameters)."""
-        params = {"limit": 1000, "order_by": "logical_date", **filters}
-        return list(self.call("GET", f"/dags/{dag_id}/dagRuns", params=params)["dag_runs"])
+        """All DAG runs, oldest logical date first (filters are ``/dagRuns`` query parameters)."""
+        runs: list[dict[str, Any]] = []
+        while True:
+            params = {"limit": 100, "offset": len(runs), "order_by": "logical_date", **filters}
+            page = self.call("GET", f"/dags/{dag_id}/dagRuns", params=params)
+            runs += page["dag_runs"]
+            if not page["dag_runs"] or len(runs) >= page["total_entries"]:
+                return runs
 
     def asset_events(self, source_dag_id: str) -> list[dict[str, Any]]:
-        params = {"source_dag_id": source_dag_id, "limit": 1000, "order_by": "timestamp"}
-        return list(self.call("GET", "/assets/events", params=params)["asset_events"])
+        events: list[dict[str, Any]] = []
+        while True:
+            params = {"source_dag_id": source_dag_id, "limit": 100, "offset": len(events), "order_by": "timestamp"}
+            page = self.call("GET", "/assets/events", params=params)
+            events += page["asset_events"]
+            if not page["asset_events"] or len(events) >= page["total_entries"]:
+                return events

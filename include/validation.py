@@ -62,6 +62,7 @@ class ValidationReport:
     row_count_bounds: tuple[int, int]
     row_count_reason: str
     failed: list[FailedExpectation] = field(default_factory=list)
+    warnings: list[FailedExpectation] = field(default_factory=list)
     result_json: str = "{}"
 
     def statistics(self) -> dict[str, str]:
@@ -71,9 +72,13 @@ class ValidationReport:
             "validation_evaluated": str(self.evaluated),
             "validation_successful": str(self.successful),
             "validation_failed": str(len(self.failed)),
+            "validation_warnings": str(len(self.warnings)),
             "row_count": str(self.row_count),
             "row_count_bounds": f"{self.row_count_bounds[0]}-{self.row_count_bounds[1]}",
         }
+
+    def warning_summary(self) -> str:
+        return "\n".join(f"  - warning: {warning.describe()}" for warning in self.warnings)
 
     def failure_summary(self) -> str:
         lines = [f"{len(self.failed)} of {self.evaluated} expectations failed on {self.row_count} rows:"]
@@ -141,8 +146,16 @@ def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: t
             actions=[UpdateDataDocsAction(name="docs", site_names=["partition"])]))
         checkpoint_result = checkpoint.run(batch_parameters={"dataframe": frame})
         result = next(iter(checkpoint_result.run_results.values()))
-    failed = [failed_expectation(r, examples) for r in result.results if not r.success]
+    unmet = [r for r in result.results if not r.success]
+    warnings = [failed_expectation(r, examples) for r in unmet if is_warning(r.expectation_config)]
+    failed = [failed_expectation(r, examples) for r in unmet if not is_warning(r.expectation_config)]
     return ValidationReport(
-        success=bool(result.success), evaluated=len(result.results),
-        successful=len(result.results) - len(failed), row_count=len(frame), row_count_bounds=(low, high),
-        row_count_reason=reason, failed=failed, result_json=json.dumps(result.to_json_dict(), default=str))
+        success=not failed, evaluated=len(result.results),
+        successful=len(result.results) - len(unmet), row_count=len(frame), row_count_bounds=(low, high),
+        row_count_reason=reason, failed=failed, warnings=warnings,
+        result_json=json.dumps(result.to_json_dict(), default=str))
+
+
+def is_warning(config: Any) -> bool:
+    """Expectations whose ``meta.severity`` is ``warning`` are reported but do not block publishing."""
+    return (config.meta or {}).get("severity") == "warning"

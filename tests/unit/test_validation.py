@@ -33,3 +33,12 @@ def test_failures_name_expectations_counts_and_examples(tmp_path: Path) -> None:
 def test_a_missing_column_is_a_failure_not_a_crash() -> None:
     report = validate_partition(pd.DataFrame({"s": ["x"]}), SUITE, (1, 5, "defaults"))
     assert not report.success and any(f.error for f in report.failed)
+
+
+def test_warning_severity_is_reported_but_does_not_fail() -> None:
+    suite = {"name": "w", "expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}, "meta": {"severity": "warning"}}]}
+    report = validate_partition(pd.DataFrame({"a": [1, None]}), suite, (1, 5, "defaults"))
+    assert report.success and report.failed == []
+    assert len(report.warnings) == 1 and report.statistics()["validation_warnings"] == "1"
+    assert "warning: expect_column_values_to_not_be_null(a)" in report.warning_summary()

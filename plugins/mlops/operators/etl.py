@@ -153,6 +153,8 @@ class ValidatePartitionOperator(LakeFSOperator):
             hook.upload_folder(self.branch, Path(docs), f"{prefix}/data_docs")
         self.log.info("validation: %s (row count bounds %s, %s)", report.statistics(), report.row_count_bounds,
                       report.row_count_reason)
+        if report.warnings:
+            self.log.warning("non-blocking expectations unmet:\n%s", report.warning_summary())
         if report.success:
             self.record_link(context, hook.branch_url(self.branch))
             return report.statistics()

@@ -4,8 +4,9 @@
 Proves the local platform works end to end through the real scheduler:
 
 1. reads a few rows of `flights` from the source system (`source_db` connection);
-2. writes them to lakeFS on a run branch, commits with the Airflow run's metadata and merges
-   into `main` (`lakefs_default` connection);
+2. writes them to lakeFS (repository `platform-smoke`, kept apart from the curated datasets) on a
+   run branch, commits with the Airflow run's metadata and merges into `main` (`lakefs_default`
+   connection);
 3. logs a run to MLflow (experiment `stack_smoke`) that records the lakeFS commit
    (`mlflow_default` connection).
 
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
+SMOKE_REPOSITORY = "platform-smoke"
 SAMPLE_QUERY = """
 SELECT year, month, day, carrier, flight, origin, dest, arr_delay, time_hour::text AS time_hour
 FROM flights ORDER BY time_hour, carrier, flight LIMIT %(limit)s
@@ -53,7 +55,8 @@ def stack_smoke() -> None:
 
         context = get_current_context()
         metadata = {**metadata_from_context(context), "rows": str(len(rows))}
-        hook = LakeFSHook()
+        hook = LakeFSHook(repository=SMOKE_REPOSITORY)
+        hook.ensure_repository()
         branch = branch_name("smoke", context["dag_run"].run_id)
         path = f"smoke/{branch}.csv"
         hook.create_branch(branch, source="main")

@@ -114,7 +114,15 @@ def failed_expectation(result: Any, examples: int) -> FailedExpectation:
     return FailedExpectation(
         expectation=config.type, kwargs=kwargs, unexpected_count=details.get("unexpected_count"),
         element_count=details.get("element_count"), observed=details.get("observed_value"),
-        examples=list(details.get("partial_unexpected_list") or [])[:examples], error=error)
+        examples=distinct(details.get("partial_unexpected_list") or [])[:examples], error=error)
+
+
+def distinct(values: list[Any]) -> list[Any]:
+    """Values in first-seen order without repeats (examples read better that way)."""
+    seen: dict[str, Any] = {}
+    for value in values:
+        seen.setdefault(json.dumps(value, default=str, sort_keys=True), value)
+    return list(seen.values())
 
 
 def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: tuple[int, int, str],

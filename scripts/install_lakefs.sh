@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Build the pinned lakeFS server (and lakectl) from the Go module proxy, once per machine.
+# Build the pinned lakeFS server (with its web UI) and lakectl from the Go module proxy, once per
+# machine. The module ships no compiled UI, so it is built from the module's webui/ sources with
+# npm first (packages from the npm registry; no browser download: install scripts are skipped).
 # The binaries are cached outside the repository, keyed by version.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -7,18 +9,26 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.sh"
 
 cache_dir="${LAKEFS_CACHE_DIR:-$HOME/.cache/mlops-airflow/lakefs-$LAKEFS_VERSION}"
-if [[ -x "$cache_dir/lakefs" && -x "$cache_dir/lakectl" ]]; then
+if [[ -x "$cache_dir/lakefs" && -x "$cache_dir/lakectl" && -f "$cache_dir/.with-webui" ]]; then
   echo "$cache_dir"
   exit 0
 fi
-command -v go >/dev/null || { echo "install_lakefs: Go is required to build lakeFS (https://go.dev/dl)" >&2; exit 1; }
+for tool in go npm; do
+  command -v "$tool" >/dev/null || { echo "install_lakefs: $tool is required to build lakeFS $LAKEFS_VERSION" >&2; exit 1; }
+done
 mkdir -p "$cache_dir"
-echo "install_lakefs: building lakeFS $LAKEFS_VERSION from the Go module proxy (3-4 min cold)..." >&2
+echo "install_lakefs: building lakeFS $LAKEFS_VERSION with its web UI (about 5 min cold)..." >&2
 module_dir="$(GOFLAGS=-mod=mod go mod download -json "github.com/treeverse/lakefs@$LAKEFS_VERSION" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+build_dir="$(mktemp -d)"
+trap 'rm -rf "$build_dir"' EXIT
+cp -r "$module_dir/." "$build_dir/"   # the module cache is read-only; the UI build writes webui/dist
+chmod -R u+w "$build_dir"
+(cd "$build_dir/webui" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && npm run build --silent) >&2
 ldflags="-X github.com/treeverse/lakefs/pkg/version.Version=$LAKEFS_VERSION"
-(cd "$module_dir" && go build -ldflags "$ldflags" -o "$cache_dir/lakefs.tmp" ./cmd/lakefs \
+(cd "$build_dir" && go build -ldflags "$ldflags" -o "$cache_dir/lakefs.tmp" ./cmd/lakefs \
   && go build -ldflags "$ldflags" -o "$cache_dir/lakectl.tmp" ./cmd/lakectl) >&2
 mv "$cache_dir/lakefs.tmp" "$cache_dir/lakefs"
 mv "$cache_dir/lakectl.tmp" "$cache_dir/lakectl"
+touch "$cache_dir/.with-webui"
 echo "$cache_dir"

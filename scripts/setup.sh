@@ -20,8 +20,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || {
   echo "setup: installing python3-venv (Debian package)..."
   as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
 }
-if ! command -v go >/dev/null && [[ ! -x "${LAKEFS_CACHE_DIR:-$HOME/.cache/mlops-airflow/lakefs-$LAKEFS_VERSION}/lakefs" ]]; then
-  echo "setup: Go >= 1.24 is required once, to build lakeFS $LAKEFS_VERSION (https://go.dev/doc/install)"
+if ! command -v go >/dev/null && [[ ! -f "${LAKEFS_CACHE_DIR:-$HOME/.cache/mlops-airflow/lakefs-$LAKEFS_VERSION}/.with-webui" ]]; then
+  echo "setup: Go >= 1.24 and npm are required once, to build lakeFS $LAKEFS_VERSION and its web UI"
   exit 1
 fi
 

@@ -654,6 +654,9 @@ def env_lines(cfg: StackConfig) -> Iterator[str]:
     }
     for key, value in values.items():
         yield f"export {key}={shlex.quote(value)}"
+    tools = f"{shlex.quote(str(Path(sys.executable).parent))}:{shlex.quote(str(lakefs_binary().parent))}"
+    yield f'export PATH={tools}:"$PATH"  # airflow, mlflow, lakectl'
+
 
 
 def up(cfg: StackConfig) -> None:

@@ -18,7 +18,8 @@ def test_smoke_run_commits_to_lakefs_and_logs_to_mlflow(stack: StackConfig, stac
     assert state == "success", api.task_states("stack_smoke", run_id)
 
     lakefs_result = api.xcom("stack_smoke", run_id, "commit_to_lakefs")
-    repo = LakeFSHook().repository()
+    assert lakefs_result["repository"] == "platform-smoke"  # never the curated datasets' repositories
+    repo = LakeFSHook(repository=lakefs_result["repository"]).repository()
     commit = repo.commit(lakefs_result["commit"]).get_commit()
     assert commit.metadata["airflow_run_id"] == run_id
     assert commit.metadata["airflow_dag_id"] == "stack_smoke"

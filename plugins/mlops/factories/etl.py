@@ -15,8 +15,10 @@ from mlops.operators.etl import (
     ValidatePartitionOperator,
 )
 
+# Manual runs may have no logical date and no data interval (only ``dag_run`` is always there).
 PARTITION_DATE = (
-    "{{ params.partition_date or (data_interval_start.strftime('%Y-%m-%d') if data_interval_start else '') }}"
+    "{{ params.partition_date or (dag_run.data_interval_start.strftime('%Y-%m-%d') "
+    "if dag_run.data_interval_start else '') }}"
 )
 CRON_ALIASES = {"@daily": "0 0 * * *"}
 

@@ -11,6 +11,7 @@ import hashlib
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from airflow.sdk import BaseHook
 
@@ -157,6 +158,16 @@ class LakeFSHook(BaseHook):
 
     def branch_url(self, branch: str) -> str:
         return self.ui_url(f"objects?ref={branch}")
+
+    def folder_url(self, ref: str, prefix: str) -> str:
+        return self.ui_url(f"objects?ref={ref}&path={quote(prefix)}")
+
+    def delete_prefix(self, branch: str, prefix: str) -> int:
+        """Delete every object under ``prefix`` on ``branch``; return how many."""
+        paths = [obj.path for obj in self.branch(branch).objects(prefix=prefix)]
+        if paths:
+            self.branch(branch).delete_objects(paths)
+        return len(paths)
 
     def merge(self, source: str, destination: str, message: str, metadata: dict[str, str]) -> str:
         """Merge ``source`` into ``destination`` and return the merge commit id."""

@@ -41,13 +41,26 @@ class LakeFSLink(BaseOperatorLink):
         return str(XCom.get_value(ti_key=ti_key, key=LAKEFS_URL_KEY) or "")
 
 
+class PartitionDateError(AirflowFailException):
+    """The run names no valid partition date (a configuration error: never retried)."""
+
+
 def partition_day(value: str) -> date:
     if not value or value == "None":
-        raise ValueError("no partition date: a manual run must set the 'partition_date' parameter (YYYY-MM-DD)")
+        raise PartitionDateError("no partition date: a manual run must set the 'partition_date' parameter "
+                                 "(YYYY-MM-DD) in the trigger form or in conf")
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise ValueError(f"partition date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+        raise PartitionDateError(f"partition date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def partition_window(usecase: Any, day: date) -> dict[str, str]:
+    """The partition and the source time window it covers (present for manual runs too)."""
+    from include.partitions import source_window
+
+    start, end = source_window(day, usecase.source.timezone)
+    return {"partition": day.isoformat(), "partition_start": start.isoformat(), "partition_end": end.isoformat()}
 
 
 class LakeFSOperator(BaseOperator):
@@ -122,7 +135,7 @@ class ExtractToBranchOperator(LakeFSOperator):
         base_commit = hook.recreate_branch(self.branch, source="main")
         path = usecase.partition_path(day)
         hook.upload(self.branch, path, payload, content_type="application/vnd.apache.parquet")
-        self.record_link(context, hook.branch_url(self.branch))
+        self.record_link(context, hook.folder_url("main", path.rsplit("/", 1)[0] + "/"))
         self.log.info("wrote %d rows (%d bytes) to lakefs://%s/%s/%s", len(partition), len(payload),
                       usecase.lakefs_repository, self.branch, path)
         return {"branch": self.branch, "path": path, "rows": len(partition), "checksum": checksum(payload),
@@ -149,6 +162,7 @@ class ValidatePartitionOperator(LakeFSOperator):
             report = validate_partition(frame, load_suite(usecase.suite_path), bounds,
                                         examples=usecase.validation.examples, docs_dir=Path(docs))
             prefix = usecase.validation_prefix(day)
+            hook.delete_prefix(self.branch, f"{prefix}/")  # a re-run replaces the report, never piles up
             hook.upload(self.branch, f"{prefix}/result.json", report.result_json.encode(), "application/json")
             hook.upload_folder(self.branch, Path(docs), f"{prefix}/data_docs")
         self.log.info("validation: %s (row count bounds %s, %s)", report.statistics(), report.row_count_bounds,
@@ -156,7 +170,7 @@ class ValidatePartitionOperator(LakeFSOperator):
         if report.warnings:
             self.log.warning("non-blocking expectations unmet:\n%s", report.warning_summary())
         if report.success:
-            self.record_link(context, hook.branch_url(self.branch))
+            self.record_link(context, hook.folder_url("main", f"{usecase.validation_prefix(day)}/"))
             return report.statistics()
         self.quarantine(context, hook, usecase, day, report)
         raise AssertionError("unreachable")  # quarantine raises
@@ -194,8 +208,8 @@ class CommitPartitionOperator(LakeFSOperator):
         from mlops.run_context import metadata_from_context
 
         usecase, day, hook = self.prepare(context)
-        metadata = {**metadata_from_context(context), **self.validation_stats, "mlops_usecase": usecase.name,
-                    "partition": day.isoformat(), "partition_path": self.extract_result["path"],
+        metadata = {**metadata_from_context(context), **self.validation_stats, **partition_window(usecase, day),
+                    "mlops_usecase": usecase.name, "partition_path": self.extract_result["path"],
                     "partition_sha256": self.extract_result["checksum"]}
         commit_id = hook.commit_once(self.branch, f"{usecase.name} partition {day}", metadata)
         self.record_link(context, hook.commit_url(commit_id))

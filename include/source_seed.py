@@ -111,7 +111,8 @@ def create_table_sql(table: SourceTable) -> list[str]:
     columns = [f'"{name}" {sql_type}' for name, sql_type in table.columns.items()]
     if table.primary_key:
         columns.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
-    statements = [f'DROP TABLE IF EXISTS "{table.name}"',
+    # CASCADE: objects built on the simulated source (e.g. test views) go with a reseed
+    statements = [f'DROP TABLE IF EXISTS "{table.name}" CASCADE',
                   f'CREATE TABLE "{table.name}" ({", ".join(columns)})']
     for index in table.indexes:
         statements.append(

@@ -11,7 +11,7 @@ def test_every_table_keeps_original_columns_and_has_a_key_or_index() -> None:
 
 def test_ddl_creates_primary_key_and_indexes() -> None:
     statements = create_table_sql(FLIGHTS)
-    assert statements[0] == 'DROP TABLE IF EXISTS "flights"'
+    assert statements[0] == 'DROP TABLE IF EXISTS "flights" CASCADE'
     assert '"time_hour" timestamptz NOT NULL' in statements[1]
     assert 'CREATE INDEX "flights_year_month_day_idx" ON "flights" (year, month, day)' in statements
     assert "PRIMARY KEY (tailnum)" in create_table_sql(PLANES)[1]

@@ -1,8 +1,8 @@
 """Shared test set-up: tiers by folder, and the session's real test stack.
 
 Tiers: ``unit`` and ``dags`` need no server; ``integration``, ``e2e`` and ``lifecycle`` use a
-separate stack (``.stack/test``, free loopback ports) that the ``stack`` fixture starts once per
-session and stops at the end. If a server cannot start, the tests fail with its name and log.
+separate stack (``.stack/test``, free loopback ports) that the ``stack`` fixture starts empty once
+per session and stops at the end. If a server cannot start, the tests fail with its name and log.
 """
 
 from __future__ import annotations
@@ -88,6 +88,12 @@ class StackController:
             pytest.fail(f"The test stack did not start (state in {self.config.home}):\n"
                         f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}", pytrace=False)
 
+    def clean(self) -> None:
+        """Stop leftovers of an earlier session (recorded pids) and delete its state."""
+        result = run_stack_command("clean", self.env)
+        if result.returncode != 0:
+            pytest.fail(f"Could not clean the test stack:\n{result.stdout}\n{result.stderr}", pytrace=False)
+
     def down(self) -> None:
         result = run_stack_command("down", self.env)
         if result.returncode != 0:
@@ -97,7 +103,7 @@ class StackController:
 @pytest.fixture(scope="session")
 def stack_controller() -> Iterator[StackController]:
     controller = StackController(make_test_stack_env())
-    controller.down()  # a crashed earlier session may have left processes (recorded pids)
+    controller.clean()  # every session starts from an empty stack: tests never see old runs or data
     controller.up()
     yield controller
     controller.down()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import psycopg2
 import pytest
 
+from include.lineage import branch_name
 from mlops.hooks.lakefs import LakeFSHook
 from scripts.airflow_api import AirflowApi
 from scripts.stack import StackConfig
@@ -114,7 +115,8 @@ def test_bad_input_fails_clearly_alerts_quarantines_and_keeps_main(
     hooks = [w for w in received_alerts(stack, "webhook") if run_id in str(w["payload"])]
     assert hooks and case.message in str(hooks[-1]["payload"]["text"])  # type: ignore[index]
 
-    quarantine = [b.id for b in lakefs.repository().branches(prefix=f"quarantine-{case.dag_id[4:]}-{case.day}")]
+    expected = branch_name(f"quarantine-{case.dag_id[4:]}-{case.day}", run_id)
+    quarantine = [b.id for b in lakefs.repository().branches(prefix=expected)]
     if not case.quarantined:
         assert quarantine == []
         return

@@ -420,6 +420,7 @@ def lakefs_up(cfg: StackConfig) -> None:
             "auth": {"encrypt": {"secret_key": stack_secret(cfg, "lakefs_encrypt_key")}},
             "stats": {"enabled": False},
             "usage_report": {"enabled": False},
+            "email_subscription": {"enabled": False},  # no sign-up form in the local UI
             "logging": {"format": "text", "level": "INFO"},
         }, indent=2))
         env = {**os.environ,

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowFailException
@@ -173,9 +173,8 @@ class ValidatePartitionOperator(LakeFSOperator):
             self.record_link(context, hook.folder_url("main", f"{usecase.validation_prefix(day)}/"))
             return report.statistics()
         self.quarantine(context, hook, usecase, day, report)
-        raise AssertionError("unreachable")  # quarantine raises
 
-    def quarantine(self, context: Any, hook: LakeFSHook, usecase: Any, day: date, report: Any) -> None:
+    def quarantine(self, context: Any, hook: LakeFSHook, usecase: Any, day: date, report: Any) -> NoReturn:
         from include.lineage import branch_name
         from mlops.run_context import metadata_from_context
 

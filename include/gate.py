@@ -5,7 +5,8 @@ A decision lists every check with its numbers, so a rejected challenger explains
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 Metrics = dict[str, float]
 SliceMetrics = dict[str, dict[str, Metrics]]
@@ -93,3 +94,17 @@ def evaluate_gate(challenger: Metrics, challenger_slices: SliceMetrics, config: 
         checks += slice_checks(challenger_slices, champion_slices or {}, config)
     return GateDecision(all(c.passed is not False for c in checks), checks)
 
+
+
+def decision_document(decision: GateDecision, config: GateConfig, challenger: dict[str, Any],
+                      champion: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The decision as a JSON-ready record: verdict, reasons, every check, both models, thresholds."""
+    return {
+        "verdict": "pass" if decision.passed else "reject",
+        "reasons": decision.reasons,
+        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in decision.checks],
+        "thresholds": asdict(config),
+        "challenger": challenger,
+        "champion": champion,
+        "data": data,
+    }

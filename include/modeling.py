@@ -13,6 +13,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from include.usecase import MODEL_FAMILIES
+
 TaskType = Literal["binary_classification", "regression"]
 
 
@@ -44,27 +46,64 @@ def labelled(frame: pd.DataFrame, target: str, task: TaskType) -> tuple[pd.DataF
     return rows, label
 
 
+def estimator(family: str, task: TaskType, params: dict[str, Any], seed: int) -> Any:
+    """The model of ``family`` for ``task``, seeded; ``params`` are its hyperparameters."""
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    classification = task == "binary_classification"
+    if family == "hist_gradient_boosting":
+        model_class = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+        return model_class(random_state=seed, **params)
+    if family == "random_forest":
+        model_class = RandomForestClassifier if classification else RandomForestRegressor
+        return model_class(random_state=seed, **{"n_estimators": 200, "min_samples_leaf": 5, "n_jobs": 1, **params})
+    if family == "linear":
+        if classification:
+            return LogisticRegression(random_state=seed, **{"max_iter": 2000, **params})
+        return Ridge(random_state=seed, **params)
+    raise ValueError(f"unknown model family {family!r}; use one of {list(MODEL_FAMILIES)}")
+
+
+def check_hyperparameters(family: str, task: TaskType, params: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the problem when ``params`` do not fit the family's estimator."""
+    try:
+        estimator(family, task, params, seed=0)._validate_params()
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"hyperparameters {params} do not fit model family {family!r}: {error}") from None
+
+
 def build_pipeline(frame: pd.DataFrame, features: list[str], task: TaskType, params: dict[str, Any],
-                   seed: int) -> Any:
-    """Impute + one-hot categorical features, then a histogram gradient-boosting model."""
+                   seed: int, family: str = "hist_gradient_boosting") -> Any:
+    """Impute + one-hot categorical features (and scale numbers for linear models), then the model."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     categorical = [f for f in features if not pd.api.types.is_numeric_dtype(frame[f])]
     numeric = [f for f in features if f not in categorical]
+    numeric_steps = [SimpleImputer(strategy="median"), *([StandardScaler()] if family == "linear" else [])]
     preprocess = ColumnTransformer([
-        ("numeric", SimpleImputer(strategy="median"), numeric),
+        ("numeric", make_pipeline(*numeric_steps), numeric),
         ("categorical", make_pipeline(
             SimpleImputer(strategy="constant", fill_value="missing"),
             OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20, sparse_output=False)),
          categorical),
     ])
-    estimator_class = HistGradientBoostingClassifier if task == "binary_classification" \
-        else HistGradientBoostingRegressor
-    return Pipeline([("preprocess", preprocess), ("model", estimator_class(random_state=seed, **params))])
+    return Pipeline([("preprocess", preprocess), ("model", estimator(family, task, params, seed))])
+
+
+def predict(model: Any, frame: pd.DataFrame, task: TaskType) -> np.ndarray:
+    """Probability of the positive class (classification) or the predicted value (regression)."""
+    if task == "binary_classification":
+        return np.asarray(model.predict_proba(frame)[:, 1], dtype=float)
+    return np.asarray(model.predict(frame), dtype=float)
 
 
 def classification_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, float]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 USECASES_DIR = Path(__file__).resolve().parent / "usecases"
 EXTRA_DIRS_ENV = "MLOPS_EXTRA_USECASE_DIRS"  # os.pathsep-separated folders, e.g. test fixtures
 REPLAY_ANCHOR_ENV = "MLOPS_REPLAY_ANCHOR"
+ModelFamily = Literal["hist_gradient_boosting", "random_forest", "linear"]
+MODEL_FAMILIES: tuple[str, ...] = get_args(ModelFamily)
 
 
 class UseCaseError(ValueError):
@@ -71,6 +73,40 @@ class ValidationConfig(Strict):
     examples: int = Field(5, ge=1, le=50, description="failing values shown per expectation")
 
 
+class GateSettings(Strict):
+    """Evaluation gate thresholds (see ``include.gate.GateConfig``)."""
+
+    primary_metric: str
+    minimums: dict[str, float] = {}
+    maximums: dict[str, float] = {}
+    tolerance: float = Field(0.01, ge=0)
+    min_improvement: float = Field(0.0, ge=0)
+    slice_tolerance: float = Field(0.05, ge=0)
+    min_slice_rows: int = Field(200, ge=1)
+
+
+class TrainingConfig(Strict):
+    """How ``train_<name>`` trains, evaluates and gates a model."""
+
+    schedule: str = Field("0 3 * * 1", description="cron of scheduled trainings (default: Mondays 03:00 UTC)")
+    registered_model: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,60}$")
+    window_days: int = Field(56, ge=2, description="trailing days of curated data a training reads")
+    holdout_days: int = Field(7, ge=1, description="most recent days held out for evaluation")
+    family: ModelFamily = "hist_gradient_boosting"
+    hyperparameters: dict[ModelFamily, dict[str, Any]] = Field(
+        {}, description="default hyperparameters per model family (a run's parameters override them)")
+    seed: int = 42
+    decision_threshold: float = Field(0.5, gt=0, lt=1, description="classification: probability for a positive")
+    known_limits: list[str] = []
+    gate: GateSettings
+
+    @model_validator(mode="after")
+    def holdout_fits(self) -> TrainingConfig:
+        if self.holdout_days >= self.window_days:
+            raise ValueError(f"holdout_days {self.holdout_days} must be below window_days {self.window_days}")
+        return self
+
+
 class UseCase(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
     description: str
@@ -88,6 +124,7 @@ class UseCase(Strict):
     features: list[str] = Field(min_length=1)
     slices: list[str] = []
     validation: ValidationConfig
+    training: TrainingConfig | None = None
     folder: Path = Field(exclude=True)
 
     @property

@@ -8,6 +8,7 @@ extra field ``repository``. The SDK is imported only when a method runs.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from airflow.sdk import BaseHook
 from mlops.hooks.base_url import connection_url
 
 if TYPE_CHECKING:
+    import pandas as pd
     from lakefs import Branch, Repository
     from lakefs.client import Client
 
@@ -185,9 +187,30 @@ class LakeFSHook(BaseHook):
     def head_commit(self, branch: str = "main") -> str:
         return str(self.branch(branch).get_commit().id)
 
+    def resolve_commit(self, ref: str) -> str:
+        """The commit id a branch, tag or (abbreviated) commit id points to now."""
+        return str(self.repository().ref(ref).get_commit().id)
+
     def test_connection(self) -> tuple[bool, str]:
         try:
             default_branch = self.repository().properties.default_branch
         except Exception as error:  # noqa: BLE001 - reported in the UI, not raised
             return False, f"lakeFS at {self.endpoint}: {error}"
         return True, f"lakeFS at {self.endpoint}, repository {self.repository_id} ({default_branch}): reachable"
+
+    def partition_days(self, ref: str, dataset_prefix: str, partition_column: str) -> list[date]:
+        """Days that have a partition folder ``<prefix>/<column>=<day>/`` at ``ref``, sorted."""
+        marker = f"{dataset_prefix}/{partition_column}="
+        folders = self.repository().ref(ref).objects(prefix=marker, delimiter="/")
+        return sorted(date.fromisoformat(obj.path.removeprefix(marker).rstrip("/")) for obj in folders)
+
+    def read_partitions(self, ref: str, paths: list[str]) -> pd.DataFrame:
+        """The parquet objects at ``paths`` on ``ref``, concatenated in the given order."""
+        import io
+
+        import pandas as pd
+
+        if not paths:
+            raise ValueError(f"no partitions to read at {ref} in repository {self.repository_id}")
+        return pd.concat([pd.read_parquet(io.BytesIO(self.download(ref, path))) for path in paths],
+                         ignore_index=True)

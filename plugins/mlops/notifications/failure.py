@@ -1,4 +1,4 @@
-"""Failure alerts by email (SMTP connection) and chat (Slack-compatible incoming webhook).
+"""Alerts (failures, gate rejections) by email (SMTP connection) and chat (Slack-compatible incoming webhook).
 
 Use ``failure_notifier()`` as a task's ``on_failure_callback`` (it runs in the worker after
 the last try). A channel whose connection is missing is logged and skipped, never fatal.
@@ -16,6 +16,7 @@ from airflow.sdk import BaseNotifier
 STATE_ENV = "MLOPS_ALERT_STATE_DIR"
 BURST_ENV = "MLOPS_ALERT_BURST"
 WINDOW_ENV = "MLOPS_ALERT_WINDOW_SECONDS"
+DEFAULT_RECIPIENTS = "ml-platform-alerts@example.com"
 
 
 class FailureAlertNotifier(BaseNotifier):
@@ -23,7 +24,7 @@ class FailureAlertNotifier(BaseNotifier):
 
     template_fields = ("recipients",)
 
-    def __init__(self, *, recipients: str = "ml-platform-alerts@example.com", smtp_conn_id: str = "smtp_default",
+    def __init__(self, *, recipients: str = DEFAULT_RECIPIENTS, smtp_conn_id: str = "smtp_default",
                  webhook_conn_id: str = "slack_alerts", burst: int | None = None,
                  window_seconds: float | None = None) -> None:
         super().__init__()
@@ -50,33 +51,30 @@ class FailureAlertNotifier(BaseNotifier):
             logical_date=logical_date.isoformat() if logical_date else "",
             error=str(context.get("exception") or "unknown error"), log_url=ti.log_url,
             suppressed_before=suppressed)
-        self.send_email(alert)
-        self.send_webhook(alert)
-
-    def send_email(self, alert: Any) -> None:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-        try:
-            with SmtpHook(smtp_conn_id=self.smtp_conn_id) as smtp:
-                smtp.send_email_smtp(to=self.recipients, subject=alert.subject,
-                                     html_content=f"<pre>{escape(alert.text())}</pre>", mime_subtype="alternative")
-        except Exception:
-            self.log.exception("failure alert: email via %s failed", self.smtp_conn_id)
-
-    def send_webhook(self, alert: Any) -> None:
-        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-
-        try:
-            SlackWebhookHook(slack_webhook_conn_id=self.webhook_conn_id).send(
-                text=f"*{alert.subject}*\n```{alert.text()}```")
-        except Exception:
-            self.log.exception("failure alert: webhook via %s failed", self.webhook_conn_id)
+        send_alert(alert.subject, alert.text(), recipients=self.recipients, smtp_conn_id=self.smtp_conn_id,
+                   webhook_conn_id=self.webhook_conn_id)
 
 
-def escape(text: str) -> str:
+def send_alert(subject: str, text: str, *, recipients: str = DEFAULT_RECIPIENTS, smtp_conn_id: str = "smtp_default",
+               webhook_conn_id: str = "slack_alerts") -> None:
+    """Send one alert by email and by webhook; a failing channel is logged, never raised."""
     import html
+    import logging
 
-    return html.escape(text)
+    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    log = logging.getLogger(__name__)
+    try:
+        with SmtpHook(smtp_conn_id=smtp_conn_id) as smtp:
+            smtp.send_email_smtp(to=recipients, subject=subject, html_content=f"<pre>{html.escape(text)}</pre>",
+                                 mime_subtype="alternative")
+    except Exception:
+        log.exception("alert: email via %s failed", smtp_conn_id)
+    try:
+        SlackWebhookHook(slack_webhook_conn_id=webhook_conn_id).send(text=f"*{subject}*\n```{text}```")
+    except Exception:
+        log.exception("alert: webhook via %s failed", webhook_conn_id)
 
 
 def failure_notifier() -> FailureAlertNotifier:

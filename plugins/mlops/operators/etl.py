@@ -14,12 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
-from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from mlops.hooks.lakefs import LakeFSHook
-
-LAKEFS_URL_KEY = "lakefs_url"
+from mlops.links import LakeFSLink, push_link
 
 
 class PartitionValidationError(AirflowFailException):
@@ -28,17 +27,6 @@ class PartitionValidationError(AirflowFailException):
 
 class PublishConflictError(AirflowFailException):
     """``main`` got a different version of the partition while this run was publishing."""
-
-
-class LakeFSLink(BaseOperatorLink):
-    """Opens the lakeFS commit or branch that the task recorded."""
-
-    name = "lakeFS"
-
-    def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        return str(XCom.get_value(ti_key=ti_key, key=LAKEFS_URL_KEY) or "")
 
 
 class PartitionDateError(AirflowFailException):
@@ -99,7 +87,7 @@ class LakeFSOperator(BaseOperator):
         return LakeFSHook(self.lakefs_conn_id, repository=usecase.lakefs_repository)
 
     def record_link(self, context: Any, url: str) -> None:
-        context["ti"].xcom_push(key=LAKEFS_URL_KEY, value=url)
+        push_link(context, LakeFSLink, url)
 
 
 class ExtractToBranchOperator(LakeFSOperator):
@@ -245,7 +233,7 @@ class PublishPartitionOperator(LakeFSOperator):
             context["outlet_events"][asset].extra = {
                 "lakefs_repository": usecase.lakefs_repository, "commit_id": published,
                 "partition": day.isoformat(), "path": self.extract_result["path"],
-                "rows": int(self.extract_result["rows"])}
+                "rows": int(self.extract_result["rows"]), "run_type": str(context["dag_run"].run_type)}
         return {"commit_id": published, "partition": day.isoformat()}
 
     def merge(self, hook: LakeFSHook, usecase: Any, day: date, metadata: dict[str, str]) -> str | None:

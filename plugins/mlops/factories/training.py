@@ -1,0 +1,96 @@
+"""Build the ``train_<use case>`` DAG from a use case's ``training`` settings (cheap to parse)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
+
+from include.usecase import MODEL_FAMILIES
+from mlops.factories.etl import curated_asset
+from mlops.notifications.failure import failure_notifier
+from mlops.operators.training import EvaluationGateOperator, PinTrainingDataOperator, TrainModelOperator
+
+SCHEDULE_START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def challenger_asset(usecase: Any) -> Asset:
+    """Updated when a model version passes the gate (the deployment DAG listens to it)."""
+    return Asset(name=f"challenger_{usecase.name}",
+                 uri=f"mlflow://models/{usecase.training.registered_model}/challenger")
+
+
+def training_doc(usecase: Any) -> str:
+    training = usecase.training
+    gate = training.gate
+    thresholds = ", ".join([*(f"{m} >= {v}" for m, v in gate.minimums.items()),
+                            *(f"{m} <= {v}" for m, v in gate.maximums.items())]) or "none"
+    return f"""
+### Training `{usecase.name}` → MLflow model `{training.registered_model}`, behind an evaluation gate
+
+Runs weekly (`{training.schedule}` UTC) and when `curated_{usecase.name}` is updated by a
+non-backfill ETL run (events from backfills are ignored; `max_active_runs=1` batches events).
+
+1. `pin_data`: resolve the data to **one lakeFS commit** (`data_commit` param, else the Asset event's
+   commit, else `main`'s head) and the last `window_days` partition days.
+2. `train` (pool `training`): time split (last {training.holdout_days} days held out), one scikit-learn
+   Pipeline, everything logged to MLflow experiment `train_{usecase.name}` (params, metrics overall and per
+   slice {usecase.slices}, plots, input datasets with the lakeFS commit, model card, lineage tags), model
+   registered as a new version. `evaluate_only` scores the champion instead and registers nothing.
+3. `evaluation_gate`: challenger and `champion` scored on the same holdout. Value thresholds: {thresholds};
+   `{gate.primary_metric}` no worse than the champion by more than {gate.tolerance}
+   (min improvement {gate.min_improvement}); no slice with ≥ {gate.min_slice_rows} rows worse by more than
+   {gate.slice_tolerance}. Pass → alias `challenger` + Asset `challenger_{usecase.name}`; reject → task
+   **skipped**, reasons in the log, the decision JSON on the MLflow run, and a notification.
+   `champion` is never moved here.
+
+Reproduce any run: `make reproduce RUN_ID=<mlflow run id>`.
+"""
+
+
+def training_params(usecase: Any) -> dict[str, Param]:
+    training = usecase.training
+    return {
+        "window_days": Param(training.window_days, type="integer", minimum=2, title="Training window (days)",
+                             description=f"Partition days read, holdout (last {training.holdout_days}) included."),
+        "window_end": Param(None, type=["null", "string"], format="date", title="Window end",
+                            description="Last day of the window. Empty: the latest partition at the commit."),
+        "data_commit": Param(None, type=["null", "string"], title="lakeFS commit or branch",
+                             description="Empty: the triggering Asset event's commit, else main's head."),
+        "model_family": Param(training.family, type="string", enum=list(MODEL_FAMILIES), title="Model family"),
+        "hyperparameters": Param({}, type="object", title="Hyperparameters",
+                                 description="Override the use case's defaults for the family, e.g. "
+                                             '{"max_iter": 300, "learning_rate": 0.05}.'),
+        "seed": Param(training.seed, type="integer", title="Random seed"),
+        "evaluate_only": Param(False, type="boolean", title="Evaluate only",
+                               description="Train nothing: score the champion (or the version below) and log it."),
+        "evaluate_model_version": Param(None, type=["null", "string"], title="Model version to evaluate",
+                                        description="With 'Evaluate only'. Empty: the champion."),
+        "shuffle_labels": Param(False, type="boolean", title="Sanity check: shuffle labels",
+                                description="Train on permuted labels; the gate must reject the result."),
+    }
+
+
+def build_training_dag(usecase: Any) -> DAG:
+    training = usecase.training
+    with DAG(
+        dag_id=f"train_{usecase.name}",
+        schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(training.schedule, timezone="UTC"),
+                                     assets=curated_asset(usecase)),
+        start_date=SCHEDULE_START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["training", usecase.name, "mlflow", "gate"],
+        doc_md=training_doc(usecase),
+        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=30),
+                      "on_failure_callback": failure_notifier()},
+        params=training_params(usecase),
+    ) as dag:
+        common = {"usecase": usecase.name}
+        pinned = PinTrainingDataOperator(task_id="pin_data", **common)
+        trained = TrainModelOperator(task_id="train", pinned=pinned.output, pool="training",
+                                     execution_timeout=timedelta(hours=2), **common)
+        EvaluationGateOperator(task_id="evaluation_gate", pinned=pinned.output, trained=trained.output,
+                               outlets=[challenger_asset(usecase)], **common)
+    return dag

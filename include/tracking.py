@@ -24,6 +24,9 @@ METRIC_KEY_UNSAFE = re.compile(r"[^\w\-. :/]+")
 CHAMPION, CHALLENGER = "champion", "challenger"
 SETTINGS_ARTIFACT = "run_settings.json"
 DECISION_ARTIFACT = "gate/decision.json"
+# Types in our own pipelines that skops (MLflow's safe sklearn format) must be told to trust.
+SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+                       "sklearn.tree._tree.Tree"]
 
 
 class LakeFSDatasetSource(DatasetSource):
@@ -203,7 +206,8 @@ def log_training(*, tracking_uri: str, usecase: Any, settings: RunSettings, trai
         example = split.train[usecase.features].head(5)
         signature = infer_signature(example, predict(trained.pipeline, example, usecase.task))
         info = mlflow.sklearn.log_model(trained.pipeline, name="model", signature=signature, input_example=example,
-                                        registered_model_name=usecase.training.registered_model)
+                                        registered_model_name=usecase.training.registered_model,
+                                        skops_trusted_types=SKOPS_TRUSTED_TYPES)
         version = str(info.registered_model_version)
         mlflow.set_tag("registered_model_version", version)
     logged = LoggedRun(run.info.run_id, experiment.experiment_id, usecase.training.registered_model, version)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
@@ -12,7 +12,6 @@ from mlops.factories.etl import curated_asset
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.training import EvaluationGateOperator, PinTrainingDataOperator, TrainModelOperator
 
-SCHEDULE_START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def challenger_asset(usecase: Any) -> Asset:
@@ -78,8 +77,7 @@ def build_training_dag(usecase: Any) -> DAG:
         dag_id=f"train_{usecase.name}",
         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(training.schedule, timezone="UTC"),
                                      assets=curated_asset(usecase)),
-        start_date=SCHEDULE_START,
-        catchup=False,
+        catchup=False,  # no start_date: unpausing waits for the next Monday instead of training at once
         max_active_runs=1,
         tags=["training", usecase.name, "mlflow", "gate"],
         doc_md=training_doc(usecase),

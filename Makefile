@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status env demo test lint typecheck unit lock clean-state bench-backfill
+.PHONY: help setup up down status env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -42,6 +42,10 @@ unit: setup ## Only the tests that need no server
 lock: ## Re-resolve requirements.lock from requirements.txt
 	@.venv/bin/uv pip compile -q requirements.txt -o requirements.lock --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu
+
+reproduce: setup ## Retrain an MLflow run and compare its metrics exactly: make reproduce RUN_ID=<run id>
+	@if [ -z "$(RUN_ID)" ]; then echo "usage: make reproduce RUN_ID=<MLflow run id>"; exit 2; fi
+	@$(PY) scripts/reproduce.py "$(RUN_ID)"
 
 clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs, secrets
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py clean; fi

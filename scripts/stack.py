@@ -643,6 +643,21 @@ def stack_variables(cfg: StackConfig) -> dict[str, str]:
     }
 
 
+def client_connections(cfg: StackConfig) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` values that let hooks run outside Airflow tasks (scripts, tests, benchmarks)."""
+    def conn(conn_type: str, **fields: object) -> str:
+        return json.dumps({"conn_type": conn_type, **fields})
+
+    return {
+        "AIRFLOW_CONN_LAKEFS_DEFAULT": conn("http", host=cfg.lakefs_endpoint, login=cfg.lakefs_access_key_id,
+                                            password=cfg.lakefs_secret_access_key,
+                                            extra={"repository": cfg.lakefs_repository}),
+        "AIRFLOW_CONN_MLFLOW_DEFAULT": conn("http", host=cfg.mlflow_uri),
+        "AIRFLOW_CONN_SOURCE_DB": conn("postgres", host="127.0.0.1", port=cfg.pg_port, schema="source",
+                                       login="source", password="source"),
+    }
+
+
 def env_lines(cfg: StackConfig) -> Iterator[str]:
     """Shell ``export`` lines that point lakeFS, MLflow, Airflow and psql clients at the stack."""
     values = {

@@ -114,22 +114,12 @@ def stack(stack_controller: StackController) -> StackConfig:
     return stack_controller.config
 
 
-def airflow_connection_json(conn_type: str, **fields: object) -> str:
-    return json.dumps({"conn_type": conn_type, **fields})
-
-
 @pytest.fixture(scope="session")
 def stack_connections(stack: StackConfig) -> Iterator[None]:
     """Expose the test stack to hooks used outside Airflow tasks (``AIRFLOW_CONN_*``)."""
-    values = {
-        "AIRFLOW_CONN_LAKEFS_DEFAULT": airflow_connection_json(
-            "http", host=stack.lakefs_endpoint, login=stack.lakefs_access_key_id,
-            password=stack.lakefs_secret_access_key, extra={"repository": stack.lakefs_repository}),
-        "AIRFLOW_CONN_MLFLOW_DEFAULT": airflow_connection_json("http", host=stack.mlflow_uri),
-        "AIRFLOW_CONN_SOURCE_DB": airflow_connection_json(
-            "postgres", host="127.0.0.1", port=stack.pg_port, schema="source", login="source",
-            password="source"),
-    }
+    from scripts.stack import client_connections
+
+    values = client_connections(stack)
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     yield

@@ -13,7 +13,6 @@ from mlops.notifications.failure import failure_notifier
 from mlops.operators.training import EvaluationGateOperator, PinTrainingDataOperator, TrainModelOperator
 
 
-
 def challenger_asset(usecase: Any) -> Asset:
     """Updated when a model version passes the gate (the deployment DAG listens to it)."""
     return Asset(name=f"challenger_{usecase.name}",

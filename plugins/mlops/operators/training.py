@@ -54,15 +54,16 @@ class TrainingOperator(BaseOperator):
         return DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
                        hook.commit_url(commit_id))
 
-    def read_days(self, hook: LakeFSHook, usecase: Any, commit_id: str, first: date, last: date) -> Any:
-        """The curated partitions from ``first`` to ``last`` as they are at ``commit_id``."""
-        days = [day for day in hook.partition_days(commit_id, usecase.dataset_prefix, usecase.partition_column)
-                if first <= day <= last]
-        if not days:
-            raise ValueError(f"{usecase.name}: no curated partitions from {first} to {last} at lakeFS commit "
-                             f"{commit_id} ({hook.commit_url(commit_id)})")
-        self.log.info("reading %d partitions (%s to %s) at commit %s", len(days), days[0], days[-1], commit_id)
-        return hook.read_partitions(commit_id, [usecase.partition_path(day) for day in days])
+
+def read_days(hook: LakeFSHook, usecase: Any, commit_id: str, first: date, last: date) -> Any:
+    """The curated partitions from ``first`` to ``last`` as they are at ``commit_id``, as one frame."""
+    days = [day for day in hook.partition_days(commit_id, usecase.dataset_prefix, usecase.partition_column)
+            if first <= day <= last]
+    if not days:
+        raise ValueError(f"{usecase.name}: no curated partitions from {first} to {last} at lakeFS commit "
+                         f"{commit_id} ({hook.commit_url(commit_id)})")
+    hook.log.info("reading %d partitions (%s to %s) at commit %s", len(days), days[0], days[-1], commit_id)
+    return hook.read_partitions(commit_id, [usecase.partition_path(day) for day in days])
 
 
 def triggering_events(context: Any) -> list[Any]:
@@ -166,7 +167,7 @@ class TrainModelOperator(TrainingOperator):
         identity = {"airflow_run_id": tags["airflow_run_id"], "airflow_task_id": tags["airflow_task_id"]}
         hook = self.lakefs(usecase)
         data = self.data_ref(hook, usecase, self.pinned["commit_id"])
-        frame = self.read_days(hook, usecase, data.commit_id, settings.window_start, settings.window_end)
+        frame = read_days(hook, usecase, data.commit_id, settings.window_start, settings.window_end)
         if params.get("evaluate_only"):
             return self.evaluate_only(context, usecase, settings, frame, data, tags, tracking_uri)
         logged = find_finished_run(tracking_uri, usecase, {**identity, "mlops.kind": "training"})
@@ -281,7 +282,7 @@ class EvaluationGateOperator(TrainingOperator):
 
         hook = self.lakefs(usecase)
         holdout_start = settings.window_end - timedelta(days=settings.holdout_days - 1)
-        holdout = self.read_days(hook, usecase, self.pinned["commit_id"], holdout_start, settings.window_end)
+        holdout = read_days(hook, usecase, self.pinned["commit_id"], holdout_start, settings.window_end)
         threshold = settings.decision_threshold
         ours = evaluate(load_model(tracking_uri, logged.model_name, logged.model_version), holdout, usecase, threshold)
         champion_version = alias_version(tracking_uri, logged.model_name, CHAMPION)

@@ -92,6 +92,7 @@ class TrainingConfig(Strict):
     registered_model: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,60}$")
     window_days: int = Field(56, ge=2, description="trailing days of curated data a training reads")
     holdout_days: int = Field(7, ge=1, description="most recent days held out for evaluation")
+    min_train_days: int = Field(14, ge=1, description="fewer training days than this: no training")
     family: ModelFamily = "hist_gradient_boosting"
     hyperparameters: dict[ModelFamily, dict[str, Any]] = Field(
         {}, description="default hyperparameters per model family (a run's parameters override them)")
@@ -102,8 +103,9 @@ class TrainingConfig(Strict):
 
     @model_validator(mode="after")
     def holdout_fits(self) -> TrainingConfig:
-        if self.holdout_days >= self.window_days:
-            raise ValueError(f"holdout_days {self.holdout_days} must be below window_days {self.window_days}")
+        if self.holdout_days + self.min_train_days > self.window_days:
+            raise ValueError(f"holdout_days {self.holdout_days} + min_train_days {self.min_train_days} "
+                             f"exceed window_days {self.window_days}")
         return self
 
 

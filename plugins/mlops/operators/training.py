@@ -109,6 +109,14 @@ class PinTrainingDataOperator(TrainingOperator):
         except ValueError as error:
             raise ValueError(f"{usecase.name} at lakeFS commit {commit_id} ({reference}): {error}") from None
         push_link(context, LakeFSLink, hook.commit_url(commit_id))
+        needed = usecase.training.holdout_days + usecase.training.min_train_days
+        if len(days) < needed:
+            problem = (f"{usecase.name} at lakeFS commit {commit_id} has {len(days)} partition days in the window "
+                       f"({days[0]} to {days[-1]}); training needs at least {needed} "
+                       f"({usecase.training.min_train_days} to train + {usecase.training.holdout_days} held out)")
+            if events:
+                raise AirflowSkipException(f"{problem}: no training yet")
+            raise ValueError(f"{problem}: load more days with the ETL (a backfill) or widen window_days")
         self.log.info("training data: %s@%s (%s), %d days %s to %s", usecase.lakefs_repository, commit_id,
                       reference, len(days), days[0], days[-1])
         return {"repository": usecase.lakefs_repository, "commit_id": commit_id, "reference": reference,

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,7 +106,7 @@ def test_first_model_is_tracked_registered_and_gated_by_thresholds(
     stored = artifacts(mlflow_client, trained["run_id"])
     assert {f"plots/{p}" for p in PLOTS} <= stored and {"model_card.md", "run_settings.json"} <= stored
     card = mlflow_client.download_artifacts(trained["run_id"], "model_card.md")
-    text = open(card).read()
+    text = Path(card).read_text()
     assert pinned["commit_id"] in text and "make reproduce RUN_ID=" in text and "origin=JFK" in text
 
     version = mlflow_client.get_model_version(MODEL, trained["model_version"])

@@ -66,7 +66,7 @@ def test_training_is_reproducible_and_beats_shuffled_labels() -> None:
     assert first.split.holdout_days == (date(2013, 1, 15), date(2013, 1, 21))
     assert first.evaluation.metrics["roc_auc"] > 0.8
     assert set(first.evaluation.slices["origin"]) == {"EWR", "JFK", "LGA"}
-    assert list(first.importance)[0] in {"x", "hour"}
+    assert next(iter(first.importance)) in {"x", "hour"}
     shuffled = train(data, usecase(), settings(shuffle_labels=True))
     assert shuffled.evaluation.metrics["roc_auc"] < 0.65
 

@@ -50,5 +50,8 @@ reproduce: setup ## Retrain an MLflow run and compare its metrics exactly: make 
 clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs, secrets
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py clean; fi
 
+bench-training: up ## Benchmark: train_<USECASE> through the scheduler vs one Python process (prints figures)
+	@$(PY) benchmarks/training.py
+
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py

@@ -147,6 +147,51 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def train_and_log(usecase: Any, settings: Any, frame: Any, data: Any, tags: dict[str, str], revision: str,
+                  tracking_uri: str) -> Any:
+    """Train, evaluate and log one run (with its fit time and peak memory); return the ``LoggedRun``."""
+    import logging
+
+    from include.tracking import log_training
+    from include.training import train
+
+    started = time.perf_counter()
+    trained = train(frame, usecase, settings)
+    seconds = time.perf_counter() - started
+    logging.getLogger(__name__).info("trained on %d rows in %.1f s; holdout metrics %s", trained.train_rows,
+                                     seconds, trained.evaluation.metrics)
+    return log_training(tracking_uri=tracking_uri, usecase=usecase, settings=settings, trained=trained, data=data,
+                        tags=tags, code_version=revision,
+                        resources={"resources.fit_evaluate_seconds": seconds, "resources.peak_rss_mb": peak_rss_mb()})
+
+
+def gate_decision(hook: LakeFSHook, usecase: Any, settings: Any, logged: Any, tracking_uri: str,
+                  commit_id: str) -> dict[str, Any]:
+    """Score the challenger and the champion (if any) on the same holdout; return the decision document."""
+    from include.gate import GateConfig, decision_document, evaluate_gate
+    from include.tracking import CHAMPION, alias_version, load_model
+    from include.training import evaluate
+
+    holdout_start = settings.window_end - timedelta(days=settings.holdout_days - 1)
+    holdout = read_days(hook, usecase, commit_id, holdout_start, settings.window_end)
+    threshold = settings.decision_threshold
+    ours = evaluate(load_model(tracking_uri, logged.model_name, logged.model_version), holdout, usecase, threshold)
+    champion_version = alias_version(tracking_uri, logged.model_name, CHAMPION)
+    theirs = None
+    if champion_version is not None:
+        theirs = evaluate(load_model(tracking_uri, logged.model_name, champion_version), holdout, usecase, threshold)
+    config = GateConfig(**usecase.training.gate.model_dump())
+    decision = evaluate_gate(ours.metrics, ours.slices, config, theirs.metrics if theirs else None,
+                             theirs.slices if theirs else None)
+    return decision_document(
+        decision, config,
+        {"model_version": logged.model_version, "run_id": logged.run_id, "metrics": ours.metrics,
+         "slices": ours.slices},
+        {"model_version": champion_version, "metrics": theirs.metrics, "slices": theirs.slices} if theirs else None,
+        {"repository": usecase.lakefs_repository, "commit_id": commit_id,
+         "holdout": f"{holdout_start} to {settings.window_end}", "rows": int(ours.metrics["rows"])})
+
+
 class TrainModelOperator(TrainingOperator):
     """Train on the pinned data, log everything to MLflow and register a new model version.
 
@@ -183,7 +228,7 @@ class TrainModelOperator(TrainingOperator):
             self.log.info("this task already logged run %s (version %s): reusing it", logged.run_id,
                           logged.model_version)
         else:
-            logged = self.train_and_log(usecase, settings, frame, data, tags, code_version(), tracking_uri)
+            logged = train_and_log(usecase, settings, frame, data, tags, code_version(), tracking_uri)
         push_link(context, MlflowRunLink, logged.run_url(tracking_uri))
         push_link(context, MlflowModelLink, logged.model_url(tracking_uri))
         self.log.info("registered %s version %s: %s", logged.model_name, logged.model_version,
@@ -191,21 +236,6 @@ class TrainModelOperator(TrainingOperator):
         return {"evaluate_only": False, "run_id": logged.run_id, "experiment_id": logged.experiment_id,
                 "model_name": logged.model_name, "model_version": logged.model_version,
                 "commit_id": data.commit_id, "run_url": logged.run_url(tracking_uri)}
-
-    def train_and_log(self, usecase: Any, settings: Any, frame: Any, data: Any, tags: dict[str, str],
-                      revision: str, tracking_uri: str) -> Any:
-        from include.tracking import log_training
-        from include.training import train
-
-        started = time.perf_counter()
-        trained = train(frame, usecase, settings)
-        seconds = time.perf_counter() - started
-        self.log.info("trained on %d rows in %.1f s; holdout metrics %s", trained.train_rows, seconds,
-                      trained.evaluation.metrics)
-        return log_training(tracking_uri=tracking_uri, usecase=usecase, settings=settings, trained=trained,
-                            data=data, tags=tags, code_version=revision,
-                            resources={"resources.fit_evaluate_seconds": seconds,
-                                       "resources.peak_rss_mb": peak_rss_mb()})
 
     def evaluate_only(self, context: Any, usecase: Any, settings: Any, frame: Any, data: Any,
                       tags: dict[str, str], tracking_uri: str) -> dict[str, Any]:
@@ -260,7 +290,8 @@ class EvaluationGateOperator(TrainingOperator):
         push_link(context, MlflowRunLink, logged.run_url(tracking_uri))
         push_link(context, MlflowModelLink, logged.model_url(tracking_uri))
         settings = run_settings(tracking_uri, logged.run_id)
-        decision = self.decide(usecase, settings, logged, tracking_uri)
+        decision = gate_decision(self.lakefs(usecase), usecase, settings, logged, tracking_uri,
+                                 self.pinned["commit_id"])
         log_decision(tracking_uri, logged, decision)
         verdict = (f"{logged.model_name} version {logged.model_version}: {decision['verdict'].upper()} "
                    f"({len(decision['checks'])} checks, champion: {self.champion_label(decision)})")
@@ -282,32 +313,6 @@ class EvaluationGateOperator(TrainingOperator):
     def champion_label(decision: dict[str, Any]) -> str:
         champion = decision["champion"]
         return f"version {champion['model_version']}" if champion else "none yet, value thresholds alone decide"
-
-    def decide(self, usecase: Any, settings: Any, logged: Any, tracking_uri: str) -> dict[str, Any]:
-        from include.gate import GateConfig, decision_document, evaluate_gate
-        from include.tracking import CHAMPION, alias_version, load_model
-        from include.training import evaluate
-
-        hook = self.lakefs(usecase)
-        holdout_start = settings.window_end - timedelta(days=settings.holdout_days - 1)
-        holdout = read_days(hook, usecase, self.pinned["commit_id"], holdout_start, settings.window_end)
-        threshold = settings.decision_threshold
-        ours = evaluate(load_model(tracking_uri, logged.model_name, logged.model_version), holdout, usecase, threshold)
-        champion_version = alias_version(tracking_uri, logged.model_name, CHAMPION)
-        theirs = None
-        if champion_version is not None:
-            theirs = evaluate(load_model(tracking_uri, logged.model_name, champion_version), holdout, usecase,
-                              threshold)
-        config = GateConfig(**usecase.training.gate.model_dump())
-        decision = evaluate_gate(ours.metrics, ours.slices, config, theirs.metrics if theirs else None,
-                                 theirs.slices if theirs else None)
-        return decision_document(
-            decision, config,
-            {"model_version": logged.model_version, "run_id": logged.run_id, "metrics": ours.metrics,
-             "slices": ours.slices},
-            {"model_version": champion_version, "metrics": theirs.metrics, "slices": theirs.slices} if theirs else None,
-            {"repository": usecase.lakefs_repository, "commit_id": self.pinned["commit_id"],
-             "holdout": f"{holdout_start} to {settings.window_end}", "rows": int(ours.metrics["rows"])})
 
     def notify_rejection(self, context: Any, verdict: str, decision: dict[str, Any], run_url: str) -> None:
         from mlops.notifications.failure import send_alert

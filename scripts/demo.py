@@ -14,6 +14,7 @@ from scripts.stack import StackConfig
 
 SMOKE_DAG = "stack_smoke"
 ETL_DAG = "etl_flights"
+TRAIN_DAG = "train_flights"
 # Four weeks of history: enough for a first model, short enough for a demo on 2 cores.
 DEMO_FIRST_DAY = os.environ.get("DEMO_FIRST_DAY", "2013-01-01")
 DEMO_LAST_DAY = os.environ.get("DEMO_LAST_DAY", "2013-01-28")
@@ -57,10 +58,41 @@ def load_history(api: AirflowApi, cfg: StackConfig) -> int:
     return 0 if states and all(state == "success" for state in states) else 1
 
 
+def train_model(api: AirflowApi, cfg: StackConfig) -> int:
+    """Train on the curated history at main's head, through the evaluation gate."""
+    api.wait_for_dag(TRAIN_DAG)
+    api.unpause(TRAIN_DAG)
+    started = time.monotonic()
+    run_id = api.trigger(TRAIN_DAG)
+    print(f"\nTraining: {TRAIN_DAG} run {run_id}: {cfg.airflow_url}/dags/{TRAIN_DAG}/runs/{run_id}")
+    state = api.wait_for_run(TRAIN_DAG, run_id, timeout=1800)
+    tasks = api.task_states(TRAIN_DAG, run_id)
+    print(f"  run state: {state} in {time.monotonic() - started:.0f}s; tasks: {tasks}")
+    if tasks.get("train") != "success":
+        print(f"  see the task logs under {cfg.logs / 'airflow-tasks'}")
+        return 1
+    pinned, trained = api.xcom(TRAIN_DAG, run_id, "pin_data"), api.xcom(TRAIN_DAG, run_id, "train")
+    from mlflow import MlflowClient
+
+    client = MlflowClient(cfg.mlflow_uri)
+    metrics = client.get_run(trained["run_id"]).data.metrics
+    verdict = client.get_model_version(trained["model_name"], trained["model_version"]).tags.get("gate_verdict")
+    aliases = dict(client.get_registered_model(trained["model_name"]).aliases)
+    print(f"  data: lakeFS flights@{pinned['commit_id'][:12]}, {pinned['window_start']} to {pinned['window_end']}")
+    print(f"  holdout ROC AUC {metrics['holdout.roc_auc']:.3f}, PR AUC {metrics['holdout.pr_auc']:.3f}, "
+          f"Brier {metrics['holdout.brier']:.3f}")
+    print(f"  model {trained['model_name']} version {trained['model_version']}: gate {verdict}; aliases {aliases}")
+    print(f"  MLflow run:           {trained['run_url']}")
+    print(f"  MLflow model version: {cfg.mlflow_uri}/#/models/{trained['model_name']}/versions/"
+          f"{trained['model_version']}")
+    print(f"  reproduce it:         make reproduce RUN_ID={trained['run_id']}")
+    return 0 if state == "success" and verdict in {"pass", "reject"} else 1
+
+
 def main() -> int:
     cfg = StackConfig.from_env()
     api = AirflowApi(cfg.airflow_url, cfg.admin_user, cfg.admin_password)
-    return run_smoke(api, cfg) or load_history(api, cfg)
+    return run_smoke(api, cfg) or load_history(api, cfg) or train_model(api, cfg)
 
 
 if __name__ == "__main__":

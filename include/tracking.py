@@ -207,7 +207,8 @@ def log_training(*, tracking_uri: str, usecase: Any, settings: RunSettings, trai
         signature = infer_signature(example, predict(trained.pipeline, example, usecase.task))
         info = mlflow.sklearn.log_model(trained.pipeline, name="model", signature=signature, input_example=example,
                                         registered_model_name=usecase.training.registered_model,
-                                        skops_trusted_types=SKOPS_TRUSTED_TYPES)
+                                        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                                        pip_requirements=model_requirements())
         version = str(info.registered_model_version)
         mlflow.set_tag("registered_model_version", version)
     logged = LoggedRun(run.info.run_id, experiment.experiment_id, usecase.training.registered_model, version)
@@ -233,6 +234,15 @@ def log_evaluation_run(*, tracking_uri: str, usecase: Any, settings: RunSettings
         log_datasets({"holdout": holdout}, usecase, data)
         log_evaluation_artifacts(usecase, evaluation, settings.decision_threshold)
     return LoggedRun(run.info.run_id, experiment.experiment_id, model_name, model_version)
+
+
+def model_requirements() -> list[str]:
+    """What serving the model needs, pinned to this environment (MLflow's own inference takes ~12 s)."""
+    import numpy as np
+    from mlflow.sklearn import get_default_pip_requirements
+
+    return [*get_default_pip_requirements(include_skops=True), f"pandas=={pd.__version__}",
+            f"numpy=={np.__version__}"]
 
 
 def tag_model_version(tracking_uri: str, logged: LoggedRun, tags: dict[str, str], description: str | None = None

@@ -18,18 +18,14 @@ from tests.unit.test_training import FIRST_DAY, frame, settings, usecase
 
 def test_partitions_are_listed_and_read_at_a_pinned_commit(stack_connections: None) -> None:
     hook = LakeFSHook()
-    case = usecase()
     branch = f"train-it-{uuid.uuid4().hex[:8]}"
+    moved = usecase().model_copy(update={"name": branch})  # its own dataset prefix: curated/<branch>
     hook.create_branch(branch)
-    data = frame(days=3, rows_per_day=10)
-    for day, part in data.groupby("flight_date"):
-        hook.upload(branch, case.partition_path(pd.Timestamp(day).date()).replace("curated/", f"{branch}/"),
-                    to_parquet_bytes(part))
+    for day, part in frame(days=3, rows_per_day=10).groupby("flight_date"):
+        hook.upload(branch, moved.partition_path(pd.Timestamp(day).date()), to_parquet_bytes(part))
     pinned = hook.commit(branch, "three days", {})
-    hook.upload(branch, case.partition_path(FIRST_DAY + timedelta(days=3)).replace("curated/", f"{branch}/"),
-                to_parquet_bytes(frame(days=1, rows_per_day=10)))
+    hook.upload(branch, moved.partition_path(FIRST_DAY + timedelta(days=3)), to_parquet_bytes(frame(days=1)))
     hook.commit(branch, "a fourth day after the pin", {})
-    moved = case.model_copy(update={"name": f"{branch}/flights"})  # dataset prefix under the test branch
 
     days = hook.partition_days(pinned, moved.dataset_prefix, moved.partition_column)
     assert days == [FIRST_DAY + timedelta(days=d) for d in range(3)]

@@ -34,7 +34,14 @@ def in_process(usecase_name: str, commit_id: str, queue: Any) -> None:
     from include.usecase import load_usecase
     from mlops.hooks.lakefs import LakeFSHook
     from mlops.hooks.mlflow import MlflowHook
-    from mlops.operators.training import gate_decision, peak_rss_mb, read_days, run_settings_from, train_and_log
+    from mlops.operators.training import (
+        data_ref,
+        gate_decision,
+        peak_rss_mb,
+        read_days,
+        run_settings_from,
+        train_and_log,
+    )
 
     imported = time.perf_counter()
     usecase = load_usecase(usecase_name)
@@ -46,10 +53,7 @@ def in_process(usecase_name: str, commit_id: str, queue: Any) -> None:
                                  {"window_start": days[0].isoformat(), "window_end": days[-1].isoformat()})
     frame = read_days(hook, usecase, commit_id, settings.window_start, settings.window_end)
     loaded = time.perf_counter()
-    from include.tracking import DataRef
-
-    data = DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
-                   hook.commit_url(commit_id))
+    data = data_ref(hook, usecase, commit_id)
     tracking_uri = MlflowHook().tracking_uri
     logged = train_and_log(usecase, settings, frame, data, {"benchmark": "in_process"}, code_version(), tracking_uri)
     trained = time.perf_counter()

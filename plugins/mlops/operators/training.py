@@ -48,11 +48,14 @@ class TrainingOperator(BaseOperator):
     def tracking_uri(self) -> str:
         return MlflowHook(self.mlflow_conn_id).tracking_uri
 
-    def data_ref(self, hook: LakeFSHook, usecase: Any, commit_id: str) -> Any:
-        from include.tracking import DataRef
 
-        return DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
-                       hook.commit_url(commit_id))
+
+def data_ref(hook: LakeFSHook, usecase: Any, commit_id: str) -> Any:
+    """The use case's curated dataset at ``commit_id``, as MLflow records it."""
+    from include.tracking import DataRef
+
+    return DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
+                   hook.commit_url(commit_id))
 
 
 def read_days(hook: LakeFSHook, usecase: Any, commit_id: str, first: date, last: date) -> Any:
@@ -64,6 +67,17 @@ def read_days(hook: LakeFSHook, usecase: Any, commit_id: str, first: date, last:
                          f"{commit_id} ({hook.commit_url(commit_id)})")
     hook.log.info("reading %d partitions (%s to %s) at commit %s", len(days), days[0], days[-1], commit_id)
     return hook.read_partitions(commit_id, [usecase.partition_path(day) for day in days])
+
+
+def resolve_reference(hook: LakeFSHook, reference: str) -> str:
+    """The commit id of a branch, tag or commit; an unknown one is a configuration error (no retry)."""
+    from lakefs.exceptions import NotFoundException
+
+    try:
+        return hook.resolve_commit(reference)
+    except NotFoundException:
+        raise TrainingConfigError(f"lakeFS repository {hook.repository_id!r} has no branch, tag or commit "
+                                  f"{reference!r} (the data_commit parameter or the Asset event's commit)") from None
 
 
 def triggering_events(context: Any) -> list[Any]:
@@ -101,7 +115,7 @@ class PinTrainingDataOperator(TrainingOperator):
                             None)
         reference = params.get("data_commit") or event_commit or "main"
         hook = self.lakefs(usecase)
-        commit_id = hook.resolve_commit(reference)
+        commit_id = resolve_reference(hook, reference)
         available = hook.partition_days(commit_id, usecase.dataset_prefix, usecase.partition_column)
         window_end = date.fromisoformat(params["window_end"]) if params.get("window_end") else None
         try:
@@ -219,7 +233,7 @@ class TrainModelOperator(TrainingOperator):
         tags = {key: value for key, value in metadata_from_context(context).items() if key != "code_version"}
         identity = {"airflow_run_id": tags["airflow_run_id"], "airflow_task_id": tags["airflow_task_id"]}
         hook = self.lakefs(usecase)
-        data = self.data_ref(hook, usecase, self.pinned["commit_id"])
+        data = data_ref(hook, usecase, self.pinned["commit_id"])
         frame = read_days(hook, usecase, data.commit_id, settings.window_start, settings.window_end)
         if params.get("evaluate_only"):
             return self.evaluate_only(context, usecase, settings, frame, data, tags, tracking_uri)

@@ -76,8 +76,9 @@ def resolve_reference(hook: LakeFSHook, reference: str) -> str:
     try:
         return hook.resolve_commit(reference)
     except NotFoundException:
-        raise TrainingConfigError(f"lakeFS repository {hook.repository_id!r} has no branch, tag or commit "
-                                  f"{reference!r} (the data_commit parameter or the Asset event's commit)") from None
+        raise TrainingConfigError(f"lakeFS has no reference {reference!r} in repository {hook.repository_id!r} "
+                                  "(check the data_commit parameter; if the repository itself is missing, "
+                                  "load data with the use case's ETL first)") from None
 
 
 def triggering_events(context: Any) -> list[Any]:

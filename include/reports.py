@@ -95,8 +95,8 @@ def metrics_table(overall: Metrics, slices: SliceMetrics) -> str:
 
 
 def model_card(*, usecase: Any, settings: Any, data: dict[str, str], split_days: dict[str, str],
-               train_rows: int, evaluation: Evaluation, importance: dict[str, float], code_version: str,
-               run_id: str) -> str:
+               train_rows: int, evaluation: Evaluation, train_metrics: Metrics, importance: dict[str, float],
+               code_version: str, run_id: str) -> str:
     """A short model card: what the model is, what it was trained on, how good it is, its limits."""
     training = usecase.training
     top = ", ".join(f"{name} ({value:.3f})" for name, value in list(importance.items())[:5]) or "n/a"
@@ -124,6 +124,9 @@ Most important features on the holdout (permutation importance): {top}.
 
 ## Holdout metrics
 {metrics_table(evaluation.metrics, evaluation.slices)}
+
+On the training days: {', '.join(f'{name} {_fmt(value)}' for name, value in train_metrics.items() if name != 'rows')}
+(a large gap to the holdout means overfitting or a shift between the periods).
 
 ## Known limits
 {limits}

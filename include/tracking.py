@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +99,15 @@ class LoggedRun:
 
     def model_url(self, tracking_uri: str) -> str:
         return f"{tracking_uri}/#/models/{self.model_name}/versions/{self.model_version}"
+
+
+@contextmanager
+def quiet_skops() -> Iterator[None]:
+    """skops audits a model by touching every loaded module; Airflow's deprecated aliases then emit
+    ~1,000 FutureWarnings per save or load, which would bury the task log."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
 
 
 def experiment_name(usecase: Any) -> str:
@@ -189,7 +201,7 @@ def log_training(*, tracking_uri: str, usecase: Any, settings: RunSettings, trai
         run_tags["sanity_check"] = "shuffled_labels"
     name = f"{usecase.name}-{settings.family}-{data.commit_id[:8]}"
     with mlflow.start_run(run_name=name, tags=run_tags) as run:
-        mlflow.log_params({**settings.mlflow_params(), "features": ",".join(usecase.features),
+        mlflow.log_params({**settings.mlflow_params(usecase.task), "features": ",".join(usecase.features),
                            "train_days": split_days["train"], "holdout_days_range": split_days["holdout"],
                            "train_rows": str(trained.train_rows), "lakefs_commit": data.commit_id})
         mlflow.log_text(settings.to_json(), SETTINGS_ARTIFACT)
@@ -200,15 +212,18 @@ def log_training(*, tracking_uri: str, usecase: Any, settings: RunSettings, trai
         log_evaluation_artifacts(usecase, evaluation, settings.decision_threshold, trained.importance)
         mlflow.log_dict(trained.importance, "metrics/feature_importance.json")
         card = model_card(usecase=usecase, settings=settings, data=data.as_dict(), split_days=split_days,
-                          train_rows=trained.train_rows, evaluation=evaluation, importance=trained.importance,
+                          train_rows=trained.train_rows, evaluation=evaluation, train_metrics=trained.train_metrics,
+                          importance=trained.importance,
                           code_version=code_version, run_id=run.info.run_id)
         mlflow.log_text(card, "model_card.md")
         example = split.train[usecase.features].head(5)
         signature = infer_signature(example, predict(trained.pipeline, example, usecase.task))
-        info = mlflow.sklearn.log_model(trained.pipeline, name="model", signature=signature, input_example=example,
-                                        registered_model_name=usecase.training.registered_model,
-                                        skops_trusted_types=SKOPS_TRUSTED_TYPES,
-                                        pip_requirements=model_requirements())
+        with quiet_skops():
+            info = mlflow.sklearn.log_model(trained.pipeline, name="model", signature=signature,
+                                            input_example=example,
+                                            registered_model_name=usecase.training.registered_model,
+                                            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                                            pip_requirements=model_requirements())
         version = str(info.registered_model_version)
         mlflow.set_tag("registered_model_version", version)
     logged = LoggedRun(run.info.run_id, experiment.experiment_id, usecase.training.registered_model, version)
@@ -229,7 +244,8 @@ def log_evaluation_run(*, tracking_uri: str, usecase: Any, settings: RunSettings
                 "evaluated_model_version": model_version}
     name = f"evaluate-{model_name}-v{model_version}-{data.commit_id[:8]}"
     with mlflow.start_run(run_name=name, tags=run_tags) as run:
-        mlflow.log_params({**settings.mlflow_params(), "evaluated_model": f"models:/{model_name}/{model_version}"})
+        mlflow.log_params({**settings.mlflow_params(usecase.task),
+                           "evaluated_model": f"models:/{model_name}/{model_version}"})
         mlflow.log_metrics(flat_metrics("holdout", evaluation.metrics, evaluation.slices))
         log_datasets({"holdout": holdout}, usecase, data)
         log_evaluation_artifacts(usecase, evaluation, settings.decision_threshold)
@@ -274,7 +290,8 @@ def load_model(tracking_uri: str, model_name: str, version: str) -> Any:
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)
-    return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
+    with quiet_skops():
+        return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
 
 
 def run_settings(tracking_uri: str, run_id: str) -> RunSettings:

@@ -46,9 +46,10 @@ class RunSettings:
         return cls(**{**raw, "window_start": date.fromisoformat(raw["window_start"]),
                       "window_end": date.fromisoformat(raw["window_end"])})
 
-    def mlflow_params(self) -> dict[str, str]:
-        """Flat, string-valued parameters (hyperparameters prefixed with ``model.``)."""
-        flat = {key: value for key, value in asdict(self).items() if key != "hyperparameters"}
+    def mlflow_params(self, task: str = "binary_classification") -> dict[str, str]:
+        """Flat, string-valued parameters (hyperparameters prefixed with ``model.``; no threshold for regression)."""
+        skipped = {"hyperparameters", *(["decision_threshold"] if task == "regression" else [])}
+        flat = {key: value for key, value in asdict(self).items() if key not in skipped}
         flat.update({f"model.{key}": value for key, value in sorted(self.hyperparameters.items())})
         return {key: str(value) for key, value in flat.items()}
 

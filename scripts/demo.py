@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -82,6 +83,9 @@ def train_model(api: AirflowApi, cfg: StackConfig) -> int:
     print(f"  holdout ROC AUC {metrics['holdout.roc_auc']:.3f}, PR AUC {metrics['holdout.pr_auc']:.3f}, "
           f"Brier {metrics['holdout.brier']:.3f}")
     print(f"  model {trained['model_name']} version {trained['model_version']}: gate {verdict}; aliases {aliases}")
+    if verdict == "reject":
+        tags = client.get_model_version(trained["model_name"], trained["model_version"]).tags
+        print(f"  rejected because: {'; '.join(json.loads(tags.get('gate_reasons', '[]')))}")
     print(f"  MLflow run:           {trained['run_url']}")
     print(f"  MLflow model version: {cfg.mlflow_uri}/#/models/{trained['model_name']}/versions/"
           f"{trained['model_version']}")

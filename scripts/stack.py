@@ -520,6 +520,7 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "MLOPS_ALERT_STATE_DIR": str(cfg.alerts / "state"),
         "MLOPS_REPLAY_ANCHOR": stored_replay_anchor(cfg),
         "MLOPS_ALERT_BURST": os.environ.get("MLOPS_ALERT_BURST", "3"),
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # progress bars would flood task logs
         **telemetry_off(),
     }
 

@@ -97,7 +97,8 @@ def test_plots_and_model_card(tmp_path: Path) -> None:
     card = model_card(usecase=usecase(), settings=settings(), split_days={"train": "a", "holdout": "b"},
                       data={"repository": "flights", "commit_id": "c0ffee", "uri": "lakefs://flights/c0ffee/x/",
                             "url": "http://127.0.0.1:8000/x"},
-                      train_rows=trained.train_rows, evaluation=trained.evaluation, importance=trained.importance,
+                      train_rows=trained.train_rows, evaluation=trained.evaluation,
+                      train_metrics=trained.train_metrics, importance=trained.importance,
                       code_version="abc123", run_id="r1")
     assert "commit `c0ffee`" in card and "make reproduce RUN_ID=r1" in card and "| origin=JFK |" in card
-    assert "Known limits" in card and "abc123" in card
+    assert "Known limits" in card and "abc123" in card and "On the training days: roc_auc" in card

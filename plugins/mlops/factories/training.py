@@ -49,8 +49,10 @@ Reproduce any run: `make reproduce RUN_ID=<mlflow run id>`.
 
 def training_params(usecase: Any) -> dict[str, Param]:
     training = usecase.training
+    fewest_days = training.holdout_days + training.min_train_days
     return {
-        "window_days": Param(training.window_days, type="integer", minimum=2, title="Training window (days)",
+        "window_days": Param(training.window_days, type="integer", minimum=fewest_days,
+                             title="Training window (days)",
                              description=f"Partition days read, holdout (last {training.holdout_days}) included."),
         "window_end": Param(None, type=["null", "string"], format="date", title="Window end",
                             description="Last day of the window. Empty: the latest partition at the commit."),

@@ -10,7 +10,7 @@ import resource
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -47,6 +47,11 @@ class TrainingOperator(BaseOperator):
 
     def tracking_uri(self) -> str:
         return MlflowHook(self.mlflow_conn_id).tracking_uri
+
+    def skip(self, reason: str) -> NoReturn:
+        """Skip this task (and what depends on it), saying why in the task log."""
+        self.log.warning("skipping: %s", reason)
+        raise AirflowSkipException(reason)
 
 
 
@@ -110,8 +115,8 @@ class PinTrainingDataOperator(TrainingOperator):
         params = context["params"]
         events = triggering_events(context)
         if events and all(from_backfill(event) for event in events):
-            raise AirflowSkipException(f"all {len(events)} triggering asset events come from backfills: "
-                                       "no training (trigger one manually or wait for the weekly schedule)")
+            self.skip(f"all {len(events)} triggering asset events come from backfills: no training "
+                      "(trigger one manually or wait for the weekly schedule)")
         event_commit = next((e.extra.get("commit_id") for e in reversed(events) if (e.extra or {}).get("commit_id")),
                             None)
         reference = params.get("data_commit") or event_commit or "main"
@@ -130,8 +135,8 @@ class PinTrainingDataOperator(TrainingOperator):
                        f"({days[0]} to {days[-1]}); training needs at least {needed} "
                        f"({usecase.training.min_train_days} to train + {usecase.training.holdout_days} held out)")
             if events:
-                raise AirflowSkipException(f"{problem}: no training yet")
-            raise ValueError(f"{problem}: load more days with the ETL (a backfill) or widen window_days")
+                self.skip(f"{problem}: no training yet")
+            raise TrainingConfigError(f"{problem}: load more days with the ETL (a backfill) or widen window_days")
         self.log.info("training data: %s@%s (%s), %d days %s to %s", usecase.lakefs_repository, commit_id,
                       reference, len(days), days[0], days[-1])
         return {"repository": usecase.lakefs_repository, "commit_id": commit_id, "reference": reference,
@@ -297,7 +302,7 @@ class EvaluationGateOperator(TrainingOperator):
         from include.tracking import CHALLENGER, LoggedRun, log_decision, run_settings
 
         if self.trained.get("evaluate_only"):
-            raise AirflowSkipException("evaluate-only run: there is no challenger to gate")
+            self.skip("evaluate-only run: there is no challenger to gate")
         usecase = self.usecase_config()
         tracking_uri = self.tracking_uri()
         logged = LoggedRun(self.trained["run_id"], self.trained["experiment_id"], self.trained["model_name"],
@@ -315,7 +320,7 @@ class EvaluationGateOperator(TrainingOperator):
             for c in decision["checks"]))
         if decision["verdict"] != "pass":
             self.notify_rejection(context, verdict, decision, logged.run_url(tracking_uri))
-            raise AirflowSkipException(f"challenger rejected, promotion skipped: {'; '.join(decision['reasons'])}")
+            self.skip(f"challenger rejected, promotion skipped: {'; '.join(decision['reasons'])}")
         from mlflow import MlflowClient
 
         MlflowClient(tracking_uri).set_registered_model_alias(logged.model_name, CHALLENGER, str(logged.model_version))

@@ -734,12 +734,13 @@ def status(cfg: StackConfig) -> int:
         "lakefs": lambda: http_ok(f"{cfg.lakefs_endpoint}/api/v1/healthcheck"),
         "mlflow": lambda: http_ok(f"{cfg.mlflow_uri}/health"),
         "airflow": lambda: airflow_healthy(cfg),
+        "alert-sink": lambda: http_ok(f"http://127.0.0.1:{cfg.webhook_port}/"),
     }
     failed = 0
     for name, check in checks.items():
         healthy = check()
         failed += not healthy
-        print(f"  {name:9s} {'healthy' if healthy else 'DOWN'}")
+        print(f"  {name:10s} {'healthy' if healthy else 'DOWN'}")
     return 1 if failed else 0
 
 

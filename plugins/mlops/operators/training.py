@@ -185,6 +185,11 @@ def train_and_log(usecase: Any, settings: Any, frame: Any, data: Any, tags: dict
                         resources={"resources.fit_evaluate_seconds": seconds, "resources.peak_rss_mb": peak_rss_mb()})
 
 
+def holdout_window(settings: Any) -> tuple[date, date]:
+    """The held-out days of a run: its last ``holdout_days`` days (as ``include.modeling.time_split``)."""
+    return settings.window_end - timedelta(days=settings.holdout_days - 1), settings.window_end
+
+
 def gate_decision(hook: LakeFSHook, usecase: Any, settings: Any, logged: Any, tracking_uri: str,
                   commit_id: str) -> dict[str, Any]:
     """Score the challenger and the champion (if any) on the same holdout; return the decision document."""
@@ -192,8 +197,8 @@ def gate_decision(hook: LakeFSHook, usecase: Any, settings: Any, logged: Any, tr
     from include.tracking import CHAMPION, alias_version, load_model
     from include.training import evaluate
 
-    holdout_start = settings.window_end - timedelta(days=settings.holdout_days - 1)
-    holdout = read_days(hook, usecase, commit_id, holdout_start, settings.window_end)
+    holdout_start, holdout_end = holdout_window(settings)
+    holdout = read_days(hook, usecase, commit_id, holdout_start, holdout_end)
     threshold = settings.decision_threshold
     ours = evaluate(load_model(tracking_uri, logged.model_name, logged.model_version), holdout, usecase, threshold)
     champion_version = alias_version(tracking_uri, logged.model_name, CHAMPION)
@@ -209,7 +214,7 @@ def gate_decision(hook: LakeFSHook, usecase: Any, settings: Any, logged: Any, tr
          "slices": ours.slices},
         {"model_version": champion_version, "metrics": theirs.metrics, "slices": theirs.slices} if theirs else None,
         {"repository": usecase.lakefs_repository, "commit_id": commit_id,
-         "holdout": f"{holdout_start} to {settings.window_end}", "rows": int(ours.metrics["rows"])})
+         "holdout": f"{holdout_start} to {holdout_end}", "rows": int(ours.metrics["rows"])})
 
 
 class TrainModelOperator(TrainingOperator):
@@ -240,9 +245,9 @@ class TrainModelOperator(TrainingOperator):
         identity = {"airflow_run_id": tags["airflow_run_id"], "airflow_task_id": tags["airflow_task_id"]}
         hook = self.lakefs(usecase)
         data = data_ref(hook, usecase, self.pinned["commit_id"])
-        frame = read_days(hook, usecase, data.commit_id, settings.window_start, settings.window_end)
         if params.get("evaluate_only"):
-            return self.evaluate_only(context, usecase, settings, frame, data, tags, tracking_uri)
+            return self.evaluate_only(context, usecase, settings, hook, data, tags, tracking_uri)
+        frame = read_days(hook, usecase, data.commit_id, settings.window_start, settings.window_end)
         logged = find_finished_run(tracking_uri, usecase, {**identity, "mlops.kind": "training"})
         if logged is not None and logged.model_version:
             self.log.info("this task already logged run %s (version %s): reusing it", logged.run_id,
@@ -257,10 +262,9 @@ class TrainModelOperator(TrainingOperator):
                 "model_name": logged.model_name, "model_version": logged.model_version,
                 "commit_id": data.commit_id, "run_url": logged.run_url(tracking_uri)}
 
-    def evaluate_only(self, context: Any, usecase: Any, settings: Any, frame: Any, data: Any,
+    def evaluate_only(self, context: Any, usecase: Any, settings: Any, hook: LakeFSHook, data: Any,
                       tags: dict[str, str], tracking_uri: str) -> dict[str, Any]:
         from include.lineage import code_version
-        from include.modeling import time_split
         from include.tracking import CHAMPION, alias_version, load_model, log_evaluation_run
         from include.training import evaluate
 
@@ -269,7 +273,7 @@ class TrainModelOperator(TrainingOperator):
         if not version:
             raise TrainingConfigError(f"evaluate_only: {model_name} has no '{CHAMPION}' alias; set "
                                       "'evaluate_model_version' to the version to evaluate")
-        holdout = time_split(frame, usecase.partition_column, settings.holdout_days).holdout
+        holdout = read_days(hook, usecase, data.commit_id, *holdout_window(settings))
         evaluation = evaluate(load_model(tracking_uri, model_name, str(version)), holdout, usecase,
                               settings.decision_threshold)
         logged = log_evaluation_run(tracking_uri=tracking_uri, usecase=usecase, settings=settings,

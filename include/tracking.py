@@ -286,6 +286,12 @@ def alias_version(tracking_uri: str, model_name: str, alias: str) -> str | None:
         raise
 
 
+def set_alias(tracking_uri: str, model_name: str, alias: str, version: str) -> None:
+    from mlflow import MlflowClient
+
+    MlflowClient(tracking_uri).set_registered_model_alias(model_name, alias, version)
+
+
 def load_model(tracking_uri: str, model_name: str, version: str) -> Any:
     import mlflow
 

@@ -63,6 +63,12 @@ def data_ref(hook: LakeFSHook, usecase: Any, commit_id: str) -> Any:
                    hook.commit_url(commit_id))
 
 
+def push_mlflow_links(context: Any, logged: Any, tracking_uri: str) -> None:
+    """The task's extra links to its MLflow run and model version."""
+    push_link(context, MlflowRunLink, logged.run_url(tracking_uri))
+    push_link(context, MlflowModelLink, logged.model_url(tracking_uri))
+
+
 def read_days(hook: LakeFSHook, usecase: Any, commit_id: str, first: date, last: date) -> Any:
     """The curated partitions from ``first`` to ``last`` as they are at ``commit_id``, as one frame."""
     days = [day for day in hook.partition_days(commit_id, usecase.dataset_prefix, usecase.partition_column)
@@ -247,15 +253,14 @@ class TrainModelOperator(TrainingOperator):
         data = data_ref(hook, usecase, self.pinned["commit_id"])
         if params.get("evaluate_only"):
             return self.evaluate_only(context, usecase, settings, hook, data, tags, tracking_uri)
-        frame = read_days(hook, usecase, data.commit_id, settings.window_start, settings.window_end)
         logged = find_finished_run(tracking_uri, usecase, {**identity, "mlops.kind": "training"})
         if logged is not None and logged.model_version:
             self.log.info("this task already logged run %s (version %s): reusing it", logged.run_id,
                           logged.model_version)
         else:
+            frame = read_days(hook, usecase, data.commit_id, settings.window_start, settings.window_end)
             logged = train_and_log(usecase, settings, frame, data, tags, code_version(), tracking_uri)
-        push_link(context, MlflowRunLink, logged.run_url(tracking_uri))
-        push_link(context, MlflowModelLink, logged.model_url(tracking_uri))
+        push_mlflow_links(context, logged, tracking_uri)
         self.log.info("registered %s version %s: %s", logged.model_name, logged.model_version,
                       logged.model_url(tracking_uri))
         return {"evaluate_only": False, "run_id": logged.run_id, "experiment_id": logged.experiment_id,
@@ -279,8 +284,7 @@ class TrainModelOperator(TrainingOperator):
         logged = log_evaluation_run(tracking_uri=tracking_uri, usecase=usecase, settings=settings,
                                     model_version=str(version), evaluation=evaluation, holdout=holdout, data=data,
                                     tags=tags, code_version=code_version())
-        push_link(context, MlflowRunLink, logged.run_url(tracking_uri))
-        push_link(context, MlflowModelLink, logged.model_url(tracking_uri))
+        push_mlflow_links(context, logged, tracking_uri)
         self.log.info("evaluated %s version %s: %s", model_name, version, evaluation.metrics)
         return {"evaluate_only": True, "run_id": logged.run_id, "model_version": str(version),
                 "metrics": evaluation.metrics}
@@ -303,7 +307,7 @@ class EvaluationGateOperator(TrainingOperator):
         self.trained = trained
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.tracking import CHALLENGER, LoggedRun, log_decision, run_settings
+        from include.tracking import CHALLENGER, LoggedRun, log_decision, run_settings, set_alias
 
         if self.trained.get("evaluate_only"):
             self.skip("evaluate-only run: there is no challenger to gate")
@@ -311,8 +315,7 @@ class EvaluationGateOperator(TrainingOperator):
         tracking_uri = self.tracking_uri()
         logged = LoggedRun(self.trained["run_id"], self.trained["experiment_id"], self.trained["model_name"],
                            self.trained["model_version"])
-        push_link(context, MlflowRunLink, logged.run_url(tracking_uri))
-        push_link(context, MlflowModelLink, logged.model_url(tracking_uri))
+        push_mlflow_links(context, logged, tracking_uri)
         settings = run_settings(tracking_uri, logged.run_id)
         decision = gate_decision(self.lakefs(usecase), usecase, settings, logged, tracking_uri,
                                  self.pinned["commit_id"])
@@ -325,9 +328,7 @@ class EvaluationGateOperator(TrainingOperator):
         if decision["verdict"] != "pass":
             self.notify_rejection(context, verdict, decision, logged.run_url(tracking_uri))
             self.skip(f"challenger rejected, promotion skipped: {'; '.join(decision['reasons'])}")
-        from mlflow import MlflowClient
-
-        MlflowClient(tracking_uri).set_registered_model_alias(logged.model_name, CHALLENGER, str(logged.model_version))
+        set_alias(tracking_uri, logged.model_name, CHALLENGER, str(logged.model_version))
         for asset in self.outlets:
             context["outlet_events"][asset].extra = {"model_name": logged.model_name,
                                                      "model_version": logged.model_version, "run_id": logged.run_id}

@@ -15,9 +15,9 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from include.source_seed import AIRPORTS, FLIGHTS, HOTEL_RATES, PLANES, WEATHER, load_dataset
-from include.training import RunSettings, train, training_window
-from include.usecase import UseCase, load_usecase
+from include.common.usecase import UseCase, load_usecase
+from include.etl.source_seed import AIRPORTS, FLIGHTS, HOTEL_RATES, PLANES, WEATHER, load_dataset
+from include.training.trainer import RunSettings, train, training_window
 
 
 def flights_partitions(usecase: UseCase) -> pd.DataFrame:

@@ -29,9 +29,9 @@ from scripts.stack import StackConfig, client_connections  # noqa: E402
 def in_process(usecase_name: str, commit_id: str, queue: Any) -> None:
     """The DAG's work without Airflow: read at the commit, train + log + register, gate scoring."""
     started = time.perf_counter()
-    from include.lineage import code_version
-    from include.training import training_window
-    from include.usecase import load_usecase
+    from include.common.lineage import code_version
+    from include.common.usecase import load_usecase
+    from include.training.trainer import training_window
     from mlops.hooks.lakefs import LakeFSHook
     from mlops.hooks.mlflow import MlflowHook
     from mlops.operators.training import (
@@ -74,7 +74,7 @@ def main() -> int:
     os.environ.update(client_connections(cfg))
     usecase = os.environ.get("USECASE", "flights")
     dag_id = f"train_{usecase}"
-    from include.usecase import load_usecase
+    from include.common.usecase import load_usecase
     from mlops.hooks.lakefs import LakeFSHook
 
     commit_id = LakeFSHook(repository=load_usecase(usecase).lakefs_repository).head_commit("main")

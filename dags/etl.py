@@ -7,7 +7,7 @@ file and its expectation suite, and `etl_<name>` appears here (see README, "Addi
 
 from __future__ import annotations
 
-from include.usecase import load_usecases
+from include.common.usecase import load_usecases
 from mlops.factories.etl import build_etl_dag
 
 for _usecase in load_usecases():

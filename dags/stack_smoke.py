@@ -48,8 +48,8 @@ def stack_smoke() -> None:
 
     @task(multiple_outputs=False)
     def commit_to_lakefs(rows: list[dict[str, object]]) -> dict[str, str]:
-        from include.lineage import branch_name
-        from include.tabular import rows_to_csv
+        from include.common.lineage import branch_name
+        from include.common.tabular import rows_to_csv
         from mlops.hooks.lakefs import LakeFSHook
         from mlops.run_context import metadata_from_context
 

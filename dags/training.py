@@ -6,7 +6,7 @@ Generated from `include/usecases/*.yaml` by `mlops.factories.training.build_trai
 
 from __future__ import annotations
 
-from include.usecase import load_usecases
+from include.common.usecase import load_usecases
 from mlops.factories.training import build_training_dag
 
 for _usecase in load_usecases():

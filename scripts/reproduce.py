@@ -40,10 +40,10 @@ def main() -> int:
 
     from mlflow import MlflowClient
 
-    from include.lineage import code_version
-    from include.tracking import flat_metrics, run_settings
-    from include.training import train
-    from include.usecase import load_usecase
+    from include.common.lineage import code_version
+    from include.common.usecase import load_usecase
+    from include.training.tracking import flat_metrics, run_settings
+    from include.training.trainer import train
     from mlops.hooks.lakefs import LakeFSHook
     from mlops.hooks.mlflow import MlflowHook
     from mlops.operators.training import read_days

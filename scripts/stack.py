@@ -293,7 +293,7 @@ def seed_source_database(cfg: StackConfig) -> None:
     """Load the nycflights13 and hotel tables into ``source`` (skipped when already there)."""
     import psycopg2
 
-    from include.source_seed import seed_source
+    from include.etl.source_seed import seed_source
 
     started = time.monotonic()
     clock = source_clock(cfg)
@@ -321,8 +321,8 @@ def source_clock(cfg: StackConfig) -> dict[str, str]:
     stored = json.loads(path.read_text()) if path.exists() else {}
     anchor = stored.get("anchor", date.today().isoformat())
     if mode == "replay" and stored.get("mode") == "replay":
-        from include.source_seed import FLIGHTS
-        from include.usecase import replay_shift
+        from include.common.usecase import replay_shift
+        from include.etl.source_seed import FLIGHTS
 
         last_day = FLIGHTS.last_day or date.today()
         if last_day + replay_shift(last_day, date.fromisoformat(anchor)) < date.today() - timedelta(days=1):

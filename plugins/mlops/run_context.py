@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from include.lineage import run_metadata
+from include.common.lineage import run_metadata
 
 
 def _iso(value: Any) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import psycopg2
 import pytest
 
-from include.lineage import branch_name
+from include.common.lineage import branch_name
 from mlops.hooks.lakefs import LakeFSHook
 from scripts.airflow_api import AirflowApi
 from scripts.stack import StackConfig

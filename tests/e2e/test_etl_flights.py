@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from include.usecase import load_usecase
+from include.common.usecase import load_usecase
 from mlops.hooks.lakefs import LakeFSHook
 from scripts.airflow_api import AirflowApi
 

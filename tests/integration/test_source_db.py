@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from include.source_seed import SOURCE_TABLES
+from include.etl.source_seed import SOURCE_TABLES
 from scripts.stack import StackConfig
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pandas as pd
 
-from include.partitions import to_parquet_bytes
-from include.tracking import alias_version, find_finished_run, run_settings
+from include.etl.partitions import to_parquet_bytes
+from include.training.tracking import alias_version, find_finished_run, run_settings
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.operators.training import read_days, train_and_log
 from scripts.stack import StackConfig
@@ -37,7 +37,7 @@ def test_partitions_are_listed_and_read_at_a_pinned_commit(stack_connections: No
 def test_logged_run_is_registered_and_reused_by_a_retry(stack: StackConfig, stack_connections: None) -> None:
     from mlflow import MlflowClient
 
-    from include.tracking import DataRef
+    from include.training.tracking import DataRef
 
     name = f"it-{uuid.uuid4().hex[:8]}"
     case = usecase()

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from include.alerting import FailureAlert, FloodControl
+from include.common.alerting import FailureAlert, FloodControl
 
 
 def test_alert_names_dag_task_run_date_error_and_log() -> None:

@@ -2,7 +2,7 @@ from datetime import date
 
 import pandas as pd
 
-from include.transforms.flights import KEY, build_partition
+from include.etl.transforms.flights import KEY, build_partition
 
 DAY = date(2013, 3, 4)
 

@@ -1,4 +1,4 @@
-from include.gate import GateConfig, evaluate_gate
+from include.training.gate import GateConfig, evaluate_gate
 
 CONFIG = GateConfig(primary_metric="roc_auc", minimums={"roc_auc": 0.65}, maximums={"brier": 0.2},
                     tolerance=0.01, slice_tolerance=0.05, min_slice_rows=100)

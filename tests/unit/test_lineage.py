@@ -1,6 +1,6 @@
 import re
 
-from include.lineage import branch_name, code_version, run_metadata
+from include.common.lineage import branch_name, code_version, run_metadata
 
 
 def test_branch_name_replaces_characters_lakefs_rejects() -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.modeling import build_pipeline, labelled, score, slice_metrics, time_split
+from include.training.modeling import build_pipeline, labelled, score, slice_metrics, time_split
 
 
 def frame(days: int = 10, rows_per_day: int = 60, seed: int = 0) -> pd.DataFrame:

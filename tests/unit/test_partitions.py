@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from include.partitions import checksum, read_parquet_bytes, row_count_bounds, source_window, to_parquet_bytes
+from include.etl.partitions import checksum, read_parquet_bytes, row_count_bounds, source_window, to_parquet_bytes
 
 
 def test_source_window_is_local_midnight_to_midnight_across_dst() -> None:

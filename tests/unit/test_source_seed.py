@@ -1,6 +1,6 @@
 import pandas as pd
 
-from include.source_seed import FLIGHTS, PLANES, SOURCE_TABLES, create_table_sql, csv_payload, typed_frame
+from include.etl.source_seed import FLIGHTS, PLANES, SOURCE_TABLES, create_table_sql, csv_payload, typed_frame
 
 
 def test_every_table_keeps_original_columns_and_has_a_key_or_index() -> None:
@@ -27,7 +27,7 @@ def test_integer_columns_with_gaps_become_nullable_integers_for_copy() -> None:
 
 
 def test_replay_shift_moves_dates_and_calendar_columns_together() -> None:
-    from include.source_seed import HOTEL_RATES, shift_sql
+    from include.etl.source_seed import HOTEL_RATES, shift_sql
 
     sql = shift_sql(FLIGHTS, 4872)
     assert sql is not None
@@ -41,7 +41,7 @@ def test_replay_shift_moves_dates_and_calendar_columns_together() -> None:
 def test_seed_label_records_clock_and_whole_week_shift() -> None:
     from datetime import date
 
-    from include.source_seed import seed_label
+    from include.etl.source_seed import seed_label
 
     assert seed_label("history", date(2026, 11, 27), FLIGHTS).endswith(":history:0")
     days = int(seed_label("replay", date(2026, 11, 27), FLIGHTS).rsplit(":", 1)[1])

@@ -1,4 +1,4 @@
-from include.tabular import rows_to_csv
+from include.common.tabular import rows_to_csv
 
 
 def test_rows_to_csv_writes_header_and_rows() -> None:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.reports import classification_plots, model_card, regression_plots
-from include.training import RunSettings, evaluate, train, training_window
-from include.usecase import UseCase, load_usecase
+from include.common.usecase import UseCase, load_usecase
+from include.training.reports import classification_plots, model_card, regression_plots
+from include.training.trainer import RunSettings, evaluate, train, training_window
 
 FIRST_DAY = date(2013, 1, 1)
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from include.gate import GateConfig, decision_document, evaluate_gate
-from include.tracking import LakeFSDatasetSource, flat_metrics
-from include.usecase import load_usecase
+from include.common.usecase import load_usecase
+from include.training.gate import GateConfig, decision_document, evaluate_gate
+from include.training.tracking import LakeFSDatasetSource, flat_metrics
 from mlops.factories.training import build_training_dag
 from mlops.operators.training import TrainingConfigError, from_backfill, run_settings_from, triggering_events
 

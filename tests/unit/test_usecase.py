@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from include.usecase import UseCaseError, load_usecase, load_usecase_file, load_usecases, replay_shift
+from include.common.usecase import UseCaseError, load_usecase, load_usecase_file, load_usecases, replay_shift
 
 SHIPPED = Path(__file__).resolve().parents[2] / "include" / "usecases"
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from include.validation import validate_partition
+from include.etl.validation import validate_partition
 
 SUITE = {"name": "t", "expectations": [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}},

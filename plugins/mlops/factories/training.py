@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
-from include.usecase import MODEL_FAMILIES
+from include.common.usecase import MODEL_FAMILIES
 from mlops.factories.etl import curated_asset
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.training import EvaluationGateOperator, PinTrainingDataOperator, TrainModelOperator

@@ -35,7 +35,7 @@ class FailureAlertNotifier(BaseNotifier):
         self.window_seconds = window_seconds
 
     def notify(self, context: Any) -> None:
-        from include.alerting import FailureAlert, FloodControl
+        from include.common.alerting import FailureAlert, FloodControl
 
         ti = context["ti"]
         state_dir = Path(os.environ.get(STATE_ENV, Path(tempfile.gettempdir()) / "mlops-alerts"))

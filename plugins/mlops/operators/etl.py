@@ -45,7 +45,7 @@ def partition_day(value: str) -> date:
 
 def partition_window(usecase: Any, day: date) -> dict[str, str]:
     """The partition and the source time window it covers (present for manual runs too)."""
-    from include.partitions import source_window
+    from include.etl.partitions import source_window
 
     start, end = source_window(day, usecase.source.timezone)
     return {"partition": day.isoformat(), "partition_start": start.isoformat(), "partition_end": end.isoformat()}
@@ -71,7 +71,7 @@ class LakeFSOperator(BaseOperator):
 
     def prepare(self, context: Any) -> tuple[Any, date, LakeFSHook]:
         """Resolve the use case, the partition day, the run branch and the hook for this run."""
-        from include.lineage import branch_name
+        from include.common.lineage import branch_name
 
         usecase = self.load_usecase()
         day = partition_day(self.partition_date)
@@ -79,7 +79,7 @@ class LakeFSOperator(BaseOperator):
         return usecase, day, self.hook(usecase)
 
     def load_usecase(self) -> Any:
-        from include.usecase import load_usecase
+        from include.common.usecase import load_usecase
 
         return load_usecase(self.usecase)
 
@@ -100,7 +100,7 @@ class ExtractToBranchOperator(LakeFSOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        from include.partitions import (
+        from include.etl.partitions import (
             SourceUnavailableError,
             checksum,
             extract_frames,
@@ -138,8 +138,8 @@ class ValidatePartitionOperator(LakeFSOperator):
     """
 
     def execute(self, context: Any) -> dict[str, str]:
-        from include.partitions import read_parquet_bytes, row_count_bounds
-        from include.validation import load_suite, validate_partition
+        from include.etl.partitions import read_parquet_bytes, row_count_bounds
+        from include.etl.validation import load_suite, validate_partition
 
         usecase, day, hook = self.prepare(context)
         frame = read_parquet_bytes(hook.download(self.branch, usecase.partition_path(day)))
@@ -163,7 +163,7 @@ class ValidatePartitionOperator(LakeFSOperator):
         self.quarantine(context, hook, usecase, day, report)
 
     def quarantine(self, context: Any, hook: LakeFSHook, usecase: Any, day: date, report: Any) -> NoReturn:
-        from include.lineage import branch_name
+        from include.common.lineage import branch_name
         from mlops.run_context import metadata_from_context
 
         metadata = {**metadata_from_context(context), **report.statistics(), "mlops_usecase": usecase.name,

@@ -1,7 +1,7 @@
 """Operators of ``train_<use case>``: pin the data commit -> train, log and register -> evaluation gate.
 
-The operators wire Airflow to the plain functions of ``include.training``, ``include.tracking``
-and ``include.gate``; heavy libraries are imported inside ``execute``.
+The operators wire Airflow to the plain functions of ``include.training.trainer``, ``include.training.tracking``
+and ``include.training.gate``; heavy libraries are imported inside ``execute``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class TrainingOperator(BaseOperator):
         self.mlflow_conn_id = mlflow_conn_id
 
     def usecase_config(self) -> Any:
-        from include.usecase import load_usecase
+        from include.common.usecase import load_usecase
 
         usecase = load_usecase(self.usecase)
         if usecase.training is None:
@@ -57,7 +57,7 @@ class TrainingOperator(BaseOperator):
 
 def data_ref(hook: LakeFSHook, usecase: Any, commit_id: str) -> Any:
     """The use case's curated dataset at ``commit_id``, as MLflow records it."""
-    from include.tracking import DataRef
+    from include.training.tracking import DataRef
 
     return DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
                    hook.commit_url(commit_id))
@@ -115,7 +115,7 @@ class PinTrainingDataOperator(TrainingOperator):
     operator_extra_links = (LakeFSLink(),)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.training import training_window
+        from include.training.trainer import training_window
 
         usecase = self.usecase_config()
         params = context["params"]
@@ -152,8 +152,8 @@ class PinTrainingDataOperator(TrainingOperator):
 
 def run_settings_from(usecase: Any, params: dict[str, Any], pinned: dict[str, Any]) -> Any:
     """The run's settings: the use case's defaults, overridden by the run's parameters."""
-    from include.modeling import check_hyperparameters
-    from include.training import RunSettings
+    from include.training.modeling import check_hyperparameters
+    from include.training.trainer import RunSettings
 
     training = usecase.training
     family = params.get("model_family") or training.family
@@ -178,8 +178,8 @@ def train_and_log(usecase: Any, settings: Any, frame: Any, data: Any, tags: dict
     """Train, evaluate and log one run (with its fit time and peak memory); return the ``LoggedRun``."""
     import logging
 
-    from include.tracking import log_training
-    from include.training import train
+    from include.training.tracking import log_training
+    from include.training.trainer import train
 
     started = time.perf_counter()
     trained = train(frame, usecase, settings)
@@ -192,16 +192,16 @@ def train_and_log(usecase: Any, settings: Any, frame: Any, data: Any, tags: dict
 
 
 def holdout_window(settings: Any) -> tuple[date, date]:
-    """The held-out days of a run: its last ``holdout_days`` days (as ``include.modeling.time_split``)."""
+    """The held-out days of a run: its last ``holdout_days`` days (as ``include.training.modeling.time_split``)."""
     return settings.window_end - timedelta(days=settings.holdout_days - 1), settings.window_end
 
 
 def gate_decision(hook: LakeFSHook, usecase: Any, settings: Any, logged: Any, tracking_uri: str,
                   commit_id: str) -> dict[str, Any]:
     """Score the challenger and the champion (if any) on the same holdout; return the decision document."""
-    from include.gate import GateConfig, decision_document, evaluate_gate
-    from include.tracking import CHAMPION, alias_version, load_model
-    from include.training import evaluate
+    from include.training.gate import GateConfig, decision_document, evaluate_gate
+    from include.training.tracking import CHAMPION, alias_version, load_model
+    from include.training.trainer import evaluate
 
     holdout_start, holdout_end = holdout_window(settings)
     holdout = read_days(hook, usecase, commit_id, holdout_start, holdout_end)
@@ -239,8 +239,8 @@ class TrainModelOperator(TrainingOperator):
         self.pinned = pinned
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.lineage import code_version
-        from include.tracking import find_finished_run
+        from include.common.lineage import code_version
+        from include.training.tracking import find_finished_run
         from mlops.run_context import metadata_from_context
 
         usecase = self.usecase_config()
@@ -269,9 +269,9 @@ class TrainModelOperator(TrainingOperator):
 
     def evaluate_only(self, context: Any, usecase: Any, settings: Any, hook: LakeFSHook, data: Any,
                       tags: dict[str, str], tracking_uri: str) -> dict[str, Any]:
-        from include.lineage import code_version
-        from include.tracking import CHAMPION, alias_version, load_model, log_evaluation_run
-        from include.training import evaluate
+        from include.common.lineage import code_version
+        from include.training.tracking import CHAMPION, alias_version, load_model, log_evaluation_run
+        from include.training.trainer import evaluate
 
         model_name = usecase.training.registered_model
         version = context["params"].get("evaluate_model_version") or alias_version(tracking_uri, model_name, CHAMPION)
@@ -307,7 +307,7 @@ class EvaluationGateOperator(TrainingOperator):
         self.trained = trained
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.tracking import CHALLENGER, LoggedRun, log_decision, run_settings, set_alias
+        from include.training.tracking import CHALLENGER, LoggedRun, log_decision, run_settings, set_alias
 
         if self.trained.get("evaluate_only"):
             self.skip("evaluate-only run: there is no challenger to gate")

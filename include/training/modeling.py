@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from include.usecase import MODEL_FAMILIES
+from include.common.usecase import MODEL_FAMILIES
 
 TaskType = Literal["binary_classification", "regression"]
 

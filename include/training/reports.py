@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from include.gate import Metrics, SliceMetrics
-from include.training import Evaluation
+from include.training.gate import Metrics, SliceMetrics
+from include.training.trainer import Evaluation
 
 
 def _figure() -> tuple[Any, Any]:

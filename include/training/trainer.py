@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.gate import Metrics, SliceMetrics
-from include.modeling import Split, build_pipeline, labelled, predict, score, slice_metrics, time_split
-from include.usecase import UseCase
+from include.common.usecase import UseCase
+from include.training.gate import Metrics, SliceMetrics
+from include.training.modeling import Split, build_pipeline, labelled, predict, score, slice_metrics, time_split
 
 IMPORTANCE_ROWS = 4000  # holdout rows sampled for permutation importance
 IMPORTANCE_REPEATS = 3

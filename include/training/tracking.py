@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
 
-from include.gate import Metrics, SliceMetrics
-from include.training import Evaluation, RunSettings, TrainedModel
+from include.training.gate import Metrics, SliceMetrics
+from include.training.trainer import Evaluation, RunSettings, TrainedModel
 
 METRIC_KEY_UNSAFE = re.compile(r"[^\w\-. :/]+")
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -150,7 +150,7 @@ def log_evaluation_artifacts(usecase: Any, evaluation: Evaluation, threshold: fl
     """Plots of an evaluation into the active run's ``plots/`` folder."""
     import mlflow
 
-    from include.reports import classification_plots, importance_plot, regression_plots
+    from include.training.reports import classification_plots, importance_plot, regression_plots
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder)
@@ -188,8 +188,8 @@ def log_training(*, tracking_uri: str, usecase: Any, settings: RunSettings, trai
     import mlflow
     from mlflow.models import infer_signature
 
-    from include.modeling import predict
-    from include.reports import model_card
+    from include.training.modeling import predict
+    from include.training.reports import model_card
 
     mlflow.set_tracking_uri(tracking_uri)
     experiment = mlflow.set_experiment(experiment_name(usecase))

@@ -155,7 +155,7 @@ def load_dataset(table: SourceTable) -> pd.DataFrame:
 
 def seed_label(clock: Literal["history", "replay"], anchor: date, table: SourceTable) -> str:
     """What a seeded table holds: its data version, clock and (replay) shift in days."""
-    from include.usecase import replay_shift
+    from include.common.usecase import replay_shift
 
     days = replay_shift(table.last_day, anchor).days if clock == "replay" and table.last_day else 0
     return f"{SEED_VERSION}:{clock}:{days}"

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BRANCH_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-USECASES_DIR = Path(__file__).resolve().parent / "usecases"
+USECASES_DIR = Path(__file__).resolve().parents[1] / "usecases"
 EXTRA_DIRS_ENV = "MLOPS_EXTRA_USECASE_DIRS"  # os.pathsep-separated folders, e.g. test fixtures
 REPLAY_ANCHOR_ENV = "MLOPS_REPLAY_ANCHOR"
 ModelFamily = Literal["hist_gradient_boosting", "random_forest", "linear"]
@@ -74,7 +74,7 @@ class ValidationConfig(Strict):
 
 
 class GateSettings(Strict):
-    """Evaluation gate thresholds (see ``include.gate.GateConfig``)."""
+    """Evaluation gate thresholds (see ``include.training.gate.GateConfig``)."""
 
     primary_metric: str
     minimums: dict[str, float] = {}

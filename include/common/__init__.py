@@ -1,0 +1,1 @@
+"""Shared configuration: use cases, metadata keys, lineage, alert texts."""

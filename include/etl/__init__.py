@@ -1,0 +1,1 @@
+"""ETL stage: source extraction, partitions, validation, curated datasets on lakeFS."""

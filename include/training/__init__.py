@@ -1,0 +1,1 @@
+"""Training stage: time split, pipelines, MLflow tracking, the evaluation gate."""

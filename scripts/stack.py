@@ -33,7 +33,7 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAKEFS_CACHE = "{home}/.cache/mlops-airflow/lakefs-{version}"
 PG_SUPERUSER_PASSWORD = "postgres"  # local placeholder, loopback only
-DATABASES = {"airflow": "airflow", "mlflow": "mlflow", "source": "source"}  # db -> owner role
+DATABASES = {"airflow": "airflow", "mlflow": "mlflow", "source": "source", "mlops": "mlops"}  # db -> owner role
 AIRFLOW_COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 
 

@@ -62,7 +62,8 @@ def run_stack_command(command: str, env: dict[str, str]) -> subprocess.Completed
 
 def make_test_stack_env() -> dict[str, str]:
     pg, lakefs, mlflow, airflow, smtp, webhook, closed = free_ports(7)
-    return {**os.environ, "STACK_NAME": "test", "STACK_HOME": str(REPO_ROOT / ".stack" / "test"),
+    name = os.environ.get("MLOPS_TEST_STACK", "test")  # another name runs a second test stack beside it
+    return {**os.environ, "STACK_NAME": name, "STACK_HOME": str(REPO_ROOT / ".stack" / name),
             "PG_PORT": str(pg), "LAKEFS_PORT": str(lakefs), "MLFLOW_PORT": str(mlflow),
             "AIRFLOW_PORT": str(airflow), "SMTP_PORT": str(smtp), "WEBHOOK_PORT": str(webhook),
             "AIRFLOW_PARALLELISM": "6", "PYTHONPATH": str(REPO_ROOT),

@@ -31,37 +31,39 @@ def in_process(usecase_name: str, commit_id: str, queue: Any) -> None:
     started = time.perf_counter()
     from include.common.lineage import code_version
     from include.common.usecase import load_usecase
-    from include.training.trainer import training_window
-    from mlops.hooks.lakefs import LakeFSHook
-    from mlops.hooks.mlflow import MlflowHook
-    from mlops.operators.training import (
-        data_ref,
+    from include.etl.dataset import partition_days
+    from include.training.service import (
+        PinnedData,
         gate_decision,
         peak_rss_mb,
-        read_days,
-        run_settings_from,
+        pin_window,
+        read_window,
+        run_settings_for,
         train_and_log,
     )
+    from include.training.tracking import DataRef
+    from mlops.hooks.lakefs import LakeFSHook
+    from mlops.hooks.mlflow import MlflowHook
 
     imported = time.perf_counter()
     usecase = load_usecase(usecase_name)
-    training = usecase.training
     hook = LakeFSHook(repository=usecase.lakefs_repository)
-    days = training_window(hook.partition_days(commit_id, usecase.dataset_prefix, usecase.partition_column),
-                           training.window_days)
-    settings = run_settings_from(usecase, {"seed": training.seed},
-                                 {"window_start": days[0].isoformat(), "window_end": days[-1].isoformat()})
-    frame = read_days(hook, usecase, commit_id, settings.window_start, settings.window_end)
+    repository = hook.repository()
+    days = pin_window(usecase, partition_days(repository, commit_id, usecase), usecase.require_training().window_days,
+                      None)
+    pinned = PinnedData(repository.id, commit_id, commit_id, days[0], days[-1], len(days))
+    settings = run_settings_for(usecase, pinned)
+    frame = read_window(repository, usecase, commit_id, settings)
     loaded = time.perf_counter()
-    data = data_ref(hook, usecase, commit_id)
-    tracking_uri = MlflowHook().tracking_uri
-    logged = train_and_log(usecase, settings, frame, data, {"benchmark": "in_process"}, code_version(), tracking_uri)
+    data = DataRef(repository.id, commit_id, usecase.dataset_prefix, hook.endpoint, hook.commit_url(commit_id))
+    client = MlflowHook().get_conn()
+    logged = train_and_log(client, usecase, settings, frame, data, {"benchmark": "in_process"}, code_version())
     trained = time.perf_counter()
-    decision = gate_decision(hook, usecase, settings, logged, tracking_uri, commit_id)
+    decision = gate_decision(client, repository, usecase, settings, logged, commit_id)
     finished = time.perf_counter()
     queue.put({"imports": imported - started, "read": loaded - imported, "train_log_register": trained - loaded,
                "gate": finished - trained, "total": finished - started, "peak_rss_mb": peak_rss_mb(),
-               "rows": len(frame), "verdict": decision["verdict"]})
+               "rows": len(frame), "verdict": decision.verdict})
 
 
 def task_seconds(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, float]:
@@ -102,9 +104,9 @@ def main() -> int:
     tasks = task_seconds(api, dag_id, run_id)
     queued = (datetime.fromisoformat(run["start_date"]) - datetime.fromisoformat(run["queued_at"])).total_seconds()
     trained = api.xcom(dag_id, run_id, "train")
-    from mlflow import MlflowClient
+    from mlops.hooks.mlflow import MlflowHook
 
-    metrics = MlflowClient(cfg.mlflow_uri).get_run(trained["run_id"]).data.metrics
+    metrics = MlflowHook().get_conn().get_run(trained["run_id"]).data.metrics
     print(f"Through the scheduler ({state}):")
     print(f"  trigger to finish    {wall:7.1f} s   (run queued before start {queued:.1f} s)")
     for task, seconds in tasks.items():

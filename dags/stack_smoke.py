@@ -69,20 +69,17 @@ def stack_smoke() -> None:
 
     @task(multiple_outputs=False)
     def log_to_mlflow(lakefs_result: dict[str, str]) -> dict[str, str]:
-        import mlflow
-
+        from include.training.tracking import experiment_id, log_values, mlflow_run
         from mlops.hooks.mlflow import MlflowHook
         from mlops.run_context import metadata_from_context
 
-        MlflowHook().activate()
-        mlflow.set_experiment("stack_smoke")
-        with mlflow.start_run(run_name=get_current_context()["dag_run"].run_id) as run:
-            mlflow.set_tags({**metadata_from_context(get_current_context()),
-                             "lakefs_repository": lakefs_result["repository"],
-                             "lakefs_commit": lakefs_result["merge"]})
-            mlflow.log_param("lakefs_path", lakefs_result["path"])
-            mlflow.log_metric("rows", float(lakefs_result["rows"]))
-            return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id}
+        context = get_current_context()
+        client = MlflowHook().get_conn()
+        tags = {**metadata_from_context(context), "lakefs_repository": lakefs_result["repository"],
+                "lakefs_commit": lakefs_result["merge"]}
+        with mlflow_run(client, "stack_smoke", context["dag_run"].run_id, tags) as run_id:
+            log_values(client, run_id, {"lakefs_path": lakefs_result["path"]}, {"rows": float(lakefs_result["rows"])})
+        return {"run_id": run_id, "experiment_id": experiment_id(client, "stack_smoke")}
 
     log_to_mlflow(commit_to_lakefs(read_source_sample()))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.airflow_api import AirflowApi
-from scripts.stack import StackConfig
+from scripts.stack import StackConfig, client_connections
 
 SMOKE_DAG = "stack_smoke"
 ETL_DAG = "etl_flights"
@@ -73,11 +73,13 @@ def train_model(api: AirflowApi, cfg: StackConfig) -> int:
         print(f"  see the task logs under {cfg.logs / 'airflow-tasks'}")
         return 1
     pinned, trained = api.xcom(TRAIN_DAG, run_id, "pin_data"), api.xcom(TRAIN_DAG, run_id, "train")
-    from mlflow import MlflowClient
+    from include.common.metadata import TagKey
+    from mlops.hooks.mlflow import MlflowHook
 
-    client = MlflowClient(cfg.mlflow_uri)
+    os.environ.update(client_connections(cfg))
+    client = MlflowHook().get_conn()
     metrics = client.get_run(trained["run_id"]).data.metrics
-    verdict = client.get_model_version(trained["model_name"], trained["model_version"]).tags.get("gate_verdict")
+    verdict = client.get_model_version(trained["model_name"], trained["model_version"]).tags.get(TagKey.GATE_VERDICT)
     aliases = dict(client.get_registered_model(trained["model_name"]).aliases)
     print(f"  data: lakeFS flights@{pinned['commit_id'][:12]}, {pinned['window_start']} to {pinned['window_end']}")
     print(f"  holdout ROC AUC {metrics['holdout.roc_auc']:.3f}, PR AUC {metrics['holdout.pr_auc']:.3f}, "
@@ -85,7 +87,7 @@ def train_model(api: AirflowApi, cfg: StackConfig) -> int:
     print(f"  model {trained['model_name']} version {trained['model_version']}: gate {verdict}; aliases {aliases}")
     if verdict == "reject":
         tags = client.get_model_version(trained["model_name"], trained["model_version"]).tags
-        print(f"  rejected because: {'; '.join(json.loads(tags.get('gate_reasons', '[]')))}")
+        print(f"  rejected because: {'; '.join(json.loads(tags.get(TagKey.GATE_REASONS, '[]')))}")
     print(f"  MLflow run:           {trained['run_url']}")
     print(f"  MLflow model version: {cfg.mlflow_uri}/#/models/{trained['model_name']}/versions/"
           f"{trained['model_version']}")

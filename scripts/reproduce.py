@@ -38,32 +38,31 @@ def main() -> int:
     for key, value in client_connections(cfg).items():
         os.environ.setdefault(key, value)
 
-    from mlflow import MlflowClient
-
     from include.common.lineage import code_version
+    from include.common.metadata import RunKind, TagKey
     from include.common.usecase import load_usecase
+    from include.training.service import read_window
     from include.training.tracking import flat_metrics, run_settings
     from include.training.trainer import train
     from mlops.hooks.lakefs import LakeFSHook
     from mlops.hooks.mlflow import MlflowHook
-    from mlops.operators.training import read_days
 
-    tracking_uri = MlflowHook().tracking_uri
-    run = MlflowClient(tracking_uri).get_run(run_id)
+    client = MlflowHook().get_conn()
+    run = client.get_run(run_id)
     tags = run.data.tags
-    if tags.get("mlops.kind") != "training":
-        print(f"run {run_id} is not a training run (mlops.kind={tags.get('mlops.kind')!r})", file=sys.stderr)
+    if tags.get(TagKey.KIND) != RunKind.TRAINING:
+        print(f"run {run_id} is not a training run ({TagKey.KIND}={tags.get(TagKey.KIND)!r})", file=sys.stderr)
         return 2
-    settings = run_settings(tracking_uri, run_id)
+    settings = run_settings(client, run_id)
     usecase = load_usecase(settings.usecase)
-    commit_id = tags["lakefs_commit"]
+    commit_id = tags[TagKey.LAKEFS_COMMIT]
+    repository = LakeFSHook(repository=tags[TagKey.LAKEFS_REPOSITORY]).repository()
     print(f"Reproducing run {run_id} ({usecase.name}, {settings.family}, seed {settings.seed})")
-    print(f"  data: lakeFS {tags['lakefs_repository']}@{commit_id}, {settings.window_start} to {settings.window_end}")
+    print(f"  data: lakeFS {repository.id}@{commit_id}, {settings.window_start} to {settings.window_end}")
     current = code_version()
-    if current != tags.get("code_version"):
-        print(f"  note: recorded code version {tags.get('code_version')}, current {current}")
-    hook = LakeFSHook(repository=tags["lakefs_repository"])
-    trained = train(read_days(hook, usecase, commit_id, settings.window_start, settings.window_end), usecase, settings)
+    if current != tags.get(TagKey.CODE_VERSION):
+        print(f"  note: recorded code version {tags.get(TagKey.CODE_VERSION)}, current {current}")
+    trained = train(read_window(repository, usecase, commit_id, settings), usecase, settings)
     evaluation = trained.evaluation
     reproduced = {**flat_metrics("holdout", evaluation.metrics, evaluation.slices),
                   **flat_metrics("train", trained.train_metrics)}

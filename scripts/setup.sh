@@ -42,6 +42,11 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_sha" ]]; then
   "$root/.venv/bin/uv" pip sync -q --python "$root/.venv/bin/python" "$root/requirements.lock"
   echo "$lock_sha" > "$stamp"
 fi
+# The project itself, editable and without dependencies, so Airflow finds its provider metadata
+# (the lakefs and mlflow connection types); a sync above removes it, so check every time.
+if ! "$root/.venv/bin/python" -c 'import importlib.metadata as m; m.distribution("mlops-airflow")' 2>/dev/null; then
+  "$root/.venv/bin/uv" pip install -q --python "$root/.venv/bin/python" --no-deps -e "$root"
+fi
 
 # 3. lakeFS server and lakectl, built once per machine from the Go module proxy.
 bash "$root/scripts/install_lakefs.sh" >/dev/null

@@ -7,6 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from include.common.metadata import RunKey
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BRANCH_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -36,12 +38,12 @@ def run_metadata(*, dag_id: str, run_id: str, task_id: str, logical_date: str | 
                  interval_start: str | None, interval_end: str | None) -> dict[str, str]:
     """String-only metadata (what lakeFS commits and MLflow tags accept) for one task run."""
     metadata = {
-        "airflow_dag_id": dag_id,
-        "airflow_run_id": run_id,
-        "airflow_task_id": task_id,
-        "airflow_logical_date": logical_date or "",
-        "airflow_data_interval_start": interval_start or "",
-        "airflow_data_interval_end": interval_end or "",
-        "code_version": code_version(),
+        RunKey.DAG_ID: dag_id,
+        RunKey.RUN_ID: run_id,
+        RunKey.TASK_ID: task_id,
+        RunKey.LOGICAL_DATE: logical_date or "",
+        RunKey.INTERVAL_START: interval_start or "",
+        RunKey.INTERVAL_END: interval_end or "",
+        RunKey.CODE_VERSION: code_version(),
     }
     return {key: value for key, value in metadata.items() if value != ""}

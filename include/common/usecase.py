@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+
+from include.common.config import Strict
+from include.training.gate import GateConfig
 
 USECASES_DIR = Path(__file__).resolve().parents[1] / "usecases"
 EXTRA_DIRS_ENV = "MLOPS_EXTRA_USECASE_DIRS"  # os.pathsep-separated folders, e.g. test fixtures
@@ -27,10 +30,6 @@ MODEL_FAMILIES: tuple[str, ...] = get_args(ModelFamily)
 
 class UseCaseError(ValueError):
     """A use case file is missing or invalid."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SourceConfig(Strict):
@@ -73,18 +72,6 @@ class ValidationConfig(Strict):
     examples: int = Field(5, ge=1, le=50, description="failing values shown per expectation")
 
 
-class GateSettings(Strict):
-    """Evaluation gate thresholds (see ``include.training.gate.GateConfig``)."""
-
-    primary_metric: str
-    minimums: dict[str, float] = {}
-    maximums: dict[str, float] = {}
-    tolerance: float = Field(0.01, ge=0)
-    min_improvement: float = Field(0.0, ge=0)
-    slice_tolerance: float = Field(0.05, ge=0)
-    min_slice_rows: int = Field(200, ge=1)
-
-
 class TrainingConfig(Strict):
     """How ``train_<name>`` trains, evaluates and gates a model."""
 
@@ -99,7 +86,7 @@ class TrainingConfig(Strict):
     seed: int = 42
     decision_threshold: float = Field(0.5, gt=0, lt=1, description="classification: probability for a positive")
     known_limits: list[str] = []
-    gate: GateSettings
+    gate: GateConfig
 
     @model_validator(mode="after")
     def holdout_fits(self) -> TrainingConfig:
@@ -128,6 +115,12 @@ class UseCase(Strict):
     validation: ValidationConfig
     training: TrainingConfig | None = None
     folder: Path = Field(exclude=True)
+
+    def require_training(self) -> TrainingConfig:
+        """The ``training`` section; a use case without one cannot be trained (a configuration error)."""
+        if self.training is None:
+            raise UseCaseError(f"use case {self.name!r} has no 'training' section")
+        return self.training
 
     @property
     def dataset_prefix(self) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from include.common.metadata import CommitKey
+
 
 @dataclass(frozen=True)
 class FailedExpectation:
@@ -68,13 +70,13 @@ class ValidationReport:
     def statistics(self) -> dict[str, str]:
         """String-only figures for lakeFS commit metadata."""
         return {
-            "validation_success": str(self.success).lower(),
-            "validation_evaluated": str(self.evaluated),
-            "validation_successful": str(self.successful),
-            "validation_failed": str(len(self.failed)),
-            "validation_warnings": str(len(self.warnings)),
-            "row_count": str(self.row_count),
-            "row_count_bounds": f"{self.row_count_bounds[0]}-{self.row_count_bounds[1]}",
+            CommitKey.VALIDATION_SUCCESS: str(self.success).lower(),
+            CommitKey.VALIDATION_EVALUATED: str(self.evaluated),
+            CommitKey.VALIDATION_SUCCESSFUL: str(self.successful),
+            CommitKey.VALIDATION_FAILED: str(len(self.failed)),
+            CommitKey.VALIDATION_WARNINGS: str(len(self.warnings)),
+            CommitKey.ROW_COUNT: str(self.row_count),
+            CommitKey.ROW_COUNT_BOUNDS: f"{self.row_count_bounds[0]}-{self.row_count_bounds[1]}",
         }
 
     def warning_summary(self) -> str:

@@ -1,27 +1,54 @@
 """The evaluation gate: value thresholds, change versus the champion, per-slice regressions.
 
-A decision lists every check with its numbers, so a rejected challenger explains itself.
+A decision lists every check with its numbers, so a rejected challenger explains itself. It is
+one typed object (``GateDecision``), serialised once as the JSON logged on the MLflow run.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
+
+from pydantic import Field, model_validator
+
+from include.common.config import Strict
 
 Metrics = dict[str, float]
 SliceMetrics = dict[str, dict[str, Metrics]]
-LOWER_IS_BETTER = {"log_loss", "brier", "mae", "rmse"}
 
 
-@dataclass(frozen=True)
-class GateConfig:
+class Direction(StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+# Every metric ``include.training.modeling.score`` produces, and which way is better (``rows`` is a count).
+METRIC_DIRECTIONS: dict[str, Direction] = {
+    "roc_auc": Direction.HIGHER, "pr_auc": Direction.HIGHER, "f1": Direction.HIGHER,
+    "log_loss": Direction.LOWER, "brier": Direction.LOWER,
+    "mae": Direction.LOWER, "rmse": Direction.LOWER, "r2": Direction.HIGHER,
+}
+
+
+class GateConfig(Strict):
+    """Evaluation gate thresholds of a use case (``training.gate`` in its YAML file)."""
+
     primary_metric: str
-    minimums: dict[str, float] = field(default_factory=dict)  # metric >= value
-    maximums: dict[str, float] = field(default_factory=dict)  # metric <= value
-    tolerance: float = 0.01  # primary may be worse than the champion by at most this much
-    min_improvement: float = 0.0  # and must beat it by at least this much
-    slice_tolerance: float = 0.05  # a slice's primary metric may drop by at most this much
-    min_slice_rows: int = 200  # smaller slices are reported, not judged
+    minimums: dict[str, float] = Field({}, description="metric >= value")
+    maximums: dict[str, float] = Field({}, description="metric <= value")
+    tolerance: float = Field(0.01, ge=0, description="primary may be worse than the champion by at most this")
+    min_improvement: float = Field(0.0, ge=0, description="and must beat it by at least this")
+    slice_tolerance: float = Field(0.05, ge=0, description="a judged slice's primary metric may drop this much")
+    min_slice_rows: int = Field(200, ge=1, description="smaller slices are reported, not judged")
+
+    @model_validator(mode="after")
+    def metrics_are_declared(self) -> GateConfig:
+        named = {self.primary_metric, *self.minimums, *self.maximums}
+        unknown = sorted(named - METRIC_DIRECTIONS.keys())
+        if unknown:
+            raise ValueError(f"unknown metrics {unknown}; the gate knows {sorted(METRIC_DIRECTIONS)}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -32,18 +59,74 @@ class Check:
 
 
 @dataclass(frozen=True)
+class ModelScore:
+    """One model version's metrics on the gate's holdout."""
+
+    model_version: str
+    metrics: Metrics
+    slices: SliceMetrics
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HoldoutData:
+    """The rows both models were scored on: lakeFS repository, commit and held-out days."""
+
+    repository: str
+    commit_id: str
+    first_day: str
+    last_day: str
+    rows: int
+
+
+@dataclass(frozen=True)
 class GateDecision:
-    passed: bool
     checks: list[Check]
+    config: GateConfig
+    challenger: ModelScore
+    champion: ModelScore | None
+    data: HoldoutData
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed is not False for check in self.checks)
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.passed else "reject"
 
     @property
     def reasons(self) -> list[str]:
         return [f"{c.name}: {c.detail}" for c in self.checks if c.passed is False]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document logged on the MLflow run (verdict and reasons first)."""
+        return {"verdict": self.verdict, "reasons": self.reasons, "checks": [asdict(c) for c in self.checks],
+                "thresholds": self.config.model_dump(), "challenger": asdict(self.challenger),
+                "champion": asdict(self.champion) if self.champion else None, "data": asdict(self.data)}
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> GateDecision:
+        champion = document["champion"]
+        return cls(checks=[Check(**check) for check in document["checks"]],
+                   config=GateConfig(**document["thresholds"]), challenger=ModelScore(**document["challenger"]),
+                   champion=ModelScore(**champion) if champion else None, data=HoldoutData(**document["data"]))
+
+    def summary(self) -> str:
+        """The verdict line and one line per check, as the task log and the notification show them."""
+        champion = (f"version {self.champion.model_version}" if self.champion
+                    else "none yet, value thresholds alone decide")
+        lines = [f"version {self.challenger.model_version}: {self.verdict.upper()} ({len(self.checks)} checks, "
+                 f"champion: {champion})"]
+        marks = {True: "PASS", False: "FAIL", None: "info"}
+        lines += [f"  [{marks[c.passed]}] {c.name}: {c.detail}" for c in self.checks]
+        return "\n".join(lines)
+
 
 def better_by(metric: str, challenger: float, champion: float) -> float:
     """How much better the challenger is (positive) on ``metric``, whatever its direction."""
-    return champion - challenger if metric in LOWER_IS_BETTER else challenger - champion
+    change = challenger - champion
+    return -change if METRIC_DIRECTIONS[metric] is Direction.LOWER else change
 
 
 def value_checks(metrics: Metrics, config: GateConfig) -> list[Check]:
@@ -85,26 +168,11 @@ def slice_checks(challenger: SliceMetrics, champion: SliceMetrics, config: GateC
     return checks
 
 
-def evaluate_gate(challenger: Metrics, challenger_slices: SliceMetrics, config: GateConfig,
-                  champion: Metrics | None = None, champion_slices: SliceMetrics | None = None) -> GateDecision:
+def evaluate_gate(challenger: ModelScore, champion: ModelScore | None, config: GateConfig,
+                  data: HoldoutData) -> GateDecision:
     """Value thresholds always; with a champion, also the primary metric and every judged slice."""
-    checks = value_checks(challenger, config)
+    checks = value_checks(challenger.metrics, config)
     if champion is not None:
-        checks += champion_checks(challenger, champion, config)
-        checks += slice_checks(challenger_slices, champion_slices or {}, config)
-    return GateDecision(all(c.passed is not False for c in checks), checks)
-
-
-
-def decision_document(decision: GateDecision, config: GateConfig, challenger: dict[str, Any],
-                      champion: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
-    """The decision as a JSON-ready record: verdict, reasons, every check, both models, thresholds."""
-    return {
-        "verdict": "pass" if decision.passed else "reject",
-        "reasons": decision.reasons,
-        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in decision.checks],
-        "thresholds": asdict(config),
-        "challenger": challenger,
-        "champion": champion,
-        "data": data,
-    }
+        checks += champion_checks(challenger.metrics, champion.metrics, config)
+        checks += slice_checks(challenger.slices, champion.slices, config)
+    return GateDecision(checks=checks, config=config, challenger=challenger, champion=champion, data=data)

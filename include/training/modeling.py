@@ -26,17 +26,22 @@ class Split:
     holdout_days: tuple[date, date]
 
 
-def time_split(frame: pd.DataFrame, date_column: str, holdout_days: int) -> Split:
-    """Hold out the most recent ``holdout_days`` days; train on everything before them."""
+def holdout_range(window_end: date, holdout_days: int) -> tuple[date, date]:
+    """The held-out days of a training window: its last ``holdout_days`` days. The one definition
+    that the split, the gate and evaluate-only runs all use."""
+    return window_end - timedelta(days=holdout_days - 1), window_end
+
+
+def time_split(frame: pd.DataFrame, date_column: str, holdout: tuple[date, date]) -> Split:
+    """Hold out the rows of the ``holdout`` days (see ``holdout_range``); train on the days before them."""
     days = pd.to_datetime(frame[date_column]).dt.date
-    last = max(days)
-    cutoff = last - timedelta(days=holdout_days - 1)
-    train, holdout = frame[days < cutoff], frame[days >= cutoff]
-    if train.empty or holdout.empty:
-        raise ValueError(f"time split at {cutoff}: train has {len(train)} rows, holdout {len(holdout)}; "
+    first_held_out, last_held_out = holdout
+    train = frame[days < first_held_out]
+    held_out = frame[(days >= first_held_out) & (days <= last_held_out)]
+    if train.empty or held_out.empty:
+        raise ValueError(f"time split at {first_held_out}: train has {len(train)} rows, holdout {len(held_out)}; "
                          "load more days or shorten the holdout")
-    first = min(days)
-    return Split(train, holdout, (first, cutoff - timedelta(days=1)), (cutoff, last))
+    return Split(train, held_out, (min(days), first_held_out - timedelta(days=1)), holdout)
 
 
 def labelled(frame: pd.DataFrame, target: str, task: TaskType) -> tuple[pd.DataFrame, pd.Series]:

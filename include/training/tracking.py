@@ -3,6 +3,9 @@
 A training run holds its parameters and ``run_settings.json``, metrics overall and per slice,
 plots, the model card, the lakeFS input datasets (repository + commit), lineage tags, and the
 model (signature + input example) registered as a new version of the use case's model.
+
+Every function takes the ``MlflowClient`` it talks through (from ``MlflowHook.get_conn()``):
+nothing here sets a process-wide tracking URI or builds a client of its own.
 """
 
 from __future__ import annotations
@@ -10,23 +13,26 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
 
-from include.training.gate import Metrics, SliceMetrics
+from include.common.metadata import Artifact, RunKind, TagKey
+from include.common.usecase import UseCase
+from include.training.gate import GateDecision, Metrics, SliceMetrics
 from include.training.trainer import Evaluation, RunSettings, TrainedModel
 
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
 METRIC_KEY_UNSAFE = re.compile(r"[^\w\-. :/]+")
-CHAMPION, CHALLENGER = "champion", "challenger"
-SETTINGS_ARTIFACT = "run_settings.json"
-DECISION_ARTIFACT = "gate/decision.json"
 # Types in our own pipelines that skops (MLflow's safe sklearn format) must be told to trust.
 SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
                        "sklearn.tree._tree.Tree"]
@@ -89,16 +95,18 @@ class DataRef:
 
 @dataclass(frozen=True)
 class LoggedRun:
+    """A run in the tracking server and the model version it registered (or evaluated)."""
+
     run_id: str
     experiment_id: str
     model_name: str
     model_version: str | None
 
-    def run_url(self, tracking_uri: str) -> str:
-        return f"{tracking_uri}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+    def run_url(self, ui_url: str) -> str:
+        return f"{ui_url}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
 
-    def model_url(self, tracking_uri: str) -> str:
-        return f"{tracking_uri}/#/models/{self.model_name}/versions/{self.model_version}"
+    def model_url(self, ui_url: str) -> str:
+        return f"{ui_url}/#/models/{self.model_name}/versions/{self.model_version}"
 
 
 @contextmanager
@@ -110,8 +118,14 @@ def quiet_skops() -> Iterator[None]:
         yield
 
 
-def experiment_name(usecase: Any) -> str:
+def experiment_name(usecase: UseCase) -> str:
     return f"train_{usecase.name}"
+
+
+def experiment_id(client: MlflowClient, name: str) -> str:
+    """The id of experiment ``name``, created when missing."""
+    experiment = client.get_experiment_by_name(name)
+    return str(experiment.experiment_id) if experiment else str(client.create_experiment(name))
 
 
 def metric_key(*parts: str) -> str:
@@ -127,11 +141,8 @@ def flat_metrics(prefix: str, metrics: Metrics, slices: SliceMetrics | None = No
     return flat
 
 
-def find_finished_run(tracking_uri: str, usecase: Any, tags: dict[str, str]) -> LoggedRun | None:
-    """A finished run of this experiment carrying exactly ``tags`` (a retried task reuses it)."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri)
+def find_finished_run(client: MlflowClient, usecase: UseCase, tags: dict[str, str]) -> LoggedRun | None:
+    """A finished run of the use case's experiment carrying exactly ``tags`` (a retried task reuses it)."""
     experiment = client.get_experiment_by_name(experiment_name(usecase))
     if experiment is None:
         return None
@@ -141,15 +152,50 @@ def find_finished_run(tracking_uri: str, usecase: Any, tags: dict[str, str]) -> 
     if not runs:
         return None
     run = runs[0]
-    version = run.data.tags.get("registered_model_version")
-    return LoggedRun(run.info.run_id, experiment.experiment_id, usecase.training.registered_model, version)
+    return LoggedRun(run.info.run_id, experiment.experiment_id, registered_model(usecase),
+                     run.data.tags.get(TagKey.REGISTERED_VERSION))
 
 
-def log_evaluation_artifacts(usecase: Any, evaluation: Evaluation, threshold: float,
-                             importance: dict[str, float] | None = None) -> None:
-    """Plots of an evaluation into the active run's ``plots/`` folder."""
-    import mlflow
+def fail_unfinished_runs(client: MlflowClient, usecase: UseCase, tags: dict[str, str]) -> list[str]:
+    """Mark this task's runs that never finished (a crashed earlier try) as FAILED; return their ids."""
+    experiment = client.get_experiment_by_name(experiment_name(usecase))
+    if experiment is None:
+        return []
+    query = " and ".join(f"tags.`{key}` = '{value}'" for key, value in sorted(tags.items()))
+    runs = client.search_runs([experiment.experiment_id], f"{query} and attributes.status = 'RUNNING'")
+    for run in runs:
+        client.set_terminated(run.info.run_id, "FAILED")
+    return [run.info.run_id for run in runs]
 
+
+@contextmanager
+def mlflow_run(client: MlflowClient, experiment: str, name: str, tags: dict[str, str]) -> Iterator[str]:
+    """A run that ends FINISHED when the block completes and FAILED when it raises."""
+    run_id = str(client.create_run(experiment_id(client, experiment), run_name=name, tags=tags).info.run_id)
+    try:
+        yield run_id
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+
+
+def log_values(client: MlflowClient, run_id: str, params: dict[str, str], metrics: dict[str, float]) -> None:
+    """Parameters and metrics in batches (the server takes at most 100 params / 1000 metrics per call)."""
+    from mlflow.entities import Metric, Param
+
+    now = int(time.time() * 1000)
+    param_list = [Param(key, str(value)[:6000]) for key, value in params.items()]
+    metric_list = [Metric(key, float(value), now, 0) for key, value in metrics.items()]
+    for start in range(0, len(param_list), 100):
+        client.log_batch(run_id, params=param_list[start:start + 100])
+    for start in range(0, len(metric_list), 1000):
+        client.log_batch(run_id, metrics=metric_list[start:start + 1000])
+
+
+def log_evaluation_artifacts(client: MlflowClient, run_id: str, usecase: UseCase, evaluation: Evaluation,
+                             threshold: float, importance: dict[str, float] | None = None) -> None:
+    """Plots of an evaluation into the run's ``plots/`` folder, and the metrics as JSON."""
     from include.training.reports import classification_plots, importance_plot, regression_plots
 
     with tempfile.TemporaryDirectory() as folder:
@@ -160,96 +206,121 @@ def log_evaluation_artifacts(usecase: Any, evaluation: Evaluation, threshold: fl
             regression_plots(evaluation, path)
         if importance:
             importance_plot(importance, path)
-        mlflow.log_artifacts(folder, "plots")
-    mlflow.log_dict({"overall": evaluation.metrics, "slices": evaluation.slices}, "metrics/holdout.json")
+        client.log_artifacts(run_id, folder, "plots")
+    client.log_dict(run_id, {"overall": evaluation.metrics, "slices": evaluation.slices}, Artifact.HOLDOUT_METRICS)
 
 
-def log_datasets(frames: dict[str, pd.DataFrame], usecase: Any, data: DataRef) -> None:
+def log_datasets(client: MlflowClient, run_id: str, frames: dict[str, pd.DataFrame], usecase: UseCase,
+                 data: DataRef) -> None:
     """Record the frames read from lakeFS as MLflow input datasets (schema, digest, lakeFS source)."""
-    import mlflow
     from mlflow.data.pandas_dataset import from_pandas
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
+    inputs = []
     for context, frame in frames.items():
         dataset = from_pandas(frame, source=data.source(), targets=usecase.target,
-                                          name=f"{usecase.name}@{data.commit_id[:12]}-{context}")
-        mlflow.log_input(dataset, context=context)
+                              name=f"{usecase.name}@{data.commit_id[:12]}-{context}")
+        inputs.append(DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)]))
+    client.log_inputs(run_id, datasets=inputs)
 
 
-def lineage_tags(usecase: Any, data: DataRef, tags: dict[str, str], code_version: str, kind: str) -> dict[str, str]:
-    return {**tags, "lakefs_repository": data.repository, "lakefs_commit": data.commit_id,
-            "lakefs_uri": data.source().uri, "lakefs_commit_url": data.commit_url, "code_version": code_version,
-            "mlflow.source.git.commit": code_version, "usecase": usecase.name, "mlops.kind": kind}
+def lineage_tags(usecase: UseCase, data: DataRef, tags: dict[str, str], code_version: str, kind: str
+                 ) -> dict[str, str]:
+    return {**tags, TagKey.LAKEFS_REPOSITORY: data.repository, TagKey.LAKEFS_COMMIT: data.commit_id,
+            TagKey.LAKEFS_URI: data.source().uri, TagKey.LAKEFS_COMMIT_URL: data.commit_url,
+            TagKey.CODE_VERSION: code_version, TagKey.GIT_COMMIT: code_version, TagKey.USECASE: usecase.name,
+            TagKey.KIND: kind}
 
 
-def log_training(*, tracking_uri: str, usecase: Any, settings: RunSettings, trained: TrainedModel,
+def registered_model(usecase: UseCase) -> str:
+    return usecase.require_training().registered_model
+
+
+def log_training(client: MlflowClient, *, usecase: UseCase, settings: RunSettings, trained: TrainedModel,
                  data: DataRef, tags: dict[str, str], code_version: str,
                  resources: dict[str, float] | None = None) -> LoggedRun:
-    """One MLflow run with everything the issue asks for, and the model registered as a new version."""
-    import mlflow
-    from mlflow.models import infer_signature
-
-    from include.training.modeling import predict
+    """One MLflow run with everything a training records, and the model registered as a new version."""
     from include.training.reports import model_card
 
-    mlflow.set_tracking_uri(tracking_uri)
-    experiment = mlflow.set_experiment(experiment_name(usecase))
+    model_name = registered_model(usecase)
     split = trained.split
     split_days = {"train": f"{split.train_days[0]} to {split.train_days[1]}",
                   "holdout": f"{split.holdout_days[0]} to {split.holdout_days[1]}"}
-    run_tags = lineage_tags(usecase, data, tags, code_version, "training")
+    run_tags = lineage_tags(usecase, data, tags, code_version, RunKind.TRAINING)
     if settings.shuffle_labels:
-        run_tags["sanity_check"] = "shuffled_labels"
+        run_tags[TagKey.SANITY_CHECK] = "shuffled_labels"
     name = f"{usecase.name}-{settings.family}-{data.commit_id[:8]}"
-    with mlflow.start_run(run_name=name, tags=run_tags) as run:
-        mlflow.log_params({**settings.mlflow_params(usecase.task), "features": ",".join(usecase.features),
-                           "train_days": split_days["train"], "holdout_days_range": split_days["holdout"],
-                           "train_rows": str(trained.train_rows), "lakefs_commit": data.commit_id})
-        mlflow.log_text(settings.to_json(), SETTINGS_ARTIFACT)
+    with mlflow_run(client, experiment_name(usecase), name, run_tags) as run_id:
         evaluation = trained.evaluation
-        mlflow.log_metrics({**flat_metrics("holdout", evaluation.metrics, evaluation.slices),
-                            **flat_metrics("train", trained.train_metrics), **(resources or {})})
-        log_datasets({"training": split.train, "holdout": split.holdout}, usecase, data)
-        log_evaluation_artifacts(usecase, evaluation, settings.decision_threshold, trained.importance)
-        mlflow.log_dict(trained.importance, "metrics/feature_importance.json")
+        log_values(client, run_id,
+                   {**settings.mlflow_params(usecase.task), "features": ",".join(usecase.features),
+                    "train_days": split_days["train"], "holdout_days_range": split_days["holdout"],
+                    "train_rows": str(trained.train_rows), "lakefs_commit": data.commit_id},
+                   {**flat_metrics("holdout", evaluation.metrics, evaluation.slices),
+                    **flat_metrics("train", trained.train_metrics), **(resources or {})})
+        client.log_text(run_id, settings.to_json(), Artifact.RUN_SETTINGS)
+        log_datasets(client, run_id, {"training": split.train, "holdout": split.holdout}, usecase, data)
+        log_evaluation_artifacts(client, run_id, usecase, evaluation, settings.decision_threshold, trained.importance)
+        client.log_dict(run_id, trained.importance, Artifact.FEATURE_IMPORTANCE)
         card = model_card(usecase=usecase, settings=settings, data=data.as_dict(), split_days=split_days,
                           train_rows=trained.train_rows, evaluation=evaluation, train_metrics=trained.train_metrics,
-                          importance=trained.importance,
-                          code_version=code_version, run_id=run.info.run_id)
-        mlflow.log_text(card, "model_card.md")
-        example = split.train[usecase.features].head(5)
-        signature = infer_signature(example, predict(trained.pipeline, example, usecase.task))
-        with quiet_skops():
-            info = mlflow.sklearn.log_model(trained.pipeline, name="model", signature=signature,
-                                            input_example=example,
-                                            registered_model_name=usecase.training.registered_model,
-                                            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-                                            pip_requirements=model_requirements())
-        version = str(info.registered_model_version)
-        mlflow.set_tag("registered_model_version", version)
-    logged = LoggedRun(run.info.run_id, experiment.experiment_id, usecase.training.registered_model, version)
-    tag_model_version(tracking_uri, logged, {**run_tags, "run_id": run.info.run_id}, description=card)
-    return logged
+                          importance=trained.importance, code_version=code_version, run_id=run_id)
+        client.log_text(run_id, card, Artifact.MODEL_CARD)
+        version = register_model(client, run_id, model_name, trained, usecase, {**run_tags, TagKey.RUN_ID: run_id},
+                                 card)
+        client.set_tag(run_id, TagKey.REGISTERED_VERSION, version)
+    experiment = experiment_id(client, experiment_name(usecase))
+    return LoggedRun(run_id, experiment, model_name, version)
 
 
-def log_evaluation_run(*, tracking_uri: str, usecase: Any, settings: RunSettings, model_version: str,
+def register_model(client: MlflowClient, run_id: str, model_name: str, trained: TrainedModel, usecase: UseCase,
+                   tags: dict[str, str], description: str) -> str:
+    """Save the pipeline (skops, signature, input example, pinned requirements) as the run's logged model
+    and register it as a new version of ``model_name``; return the version."""
+    import mlflow.sklearn
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import infer_signature
+
+    from include.training.modeling import predict
+
+    example = trained.split.train[usecase.features].head(5)
+    signature = infer_signature(example, predict(trained.pipeline, example, usecase.task))
+    experiment = experiment_id(client, experiment_name(usecase))
+    logged_model = client.create_logged_model(experiment, name="model", source_run_id=run_id, model_type="sklearn")
+    with tempfile.TemporaryDirectory() as folder, quiet_skops():
+        local = Path(folder) / "model"
+        mlflow.sklearn.save_model(trained.pipeline, str(local), serialization_format="skops",
+                                  skops_trusted_types=SKOPS_TRUSTED_TYPES, signature=signature,
+                                  input_example=example, pip_requirements=model_requirements())
+        client.log_model_artifacts(logged_model.model_id, str(local))
+    client.finalize_logged_model(logged_model.model_id, "READY")
+    try:
+        client.create_registered_model(model_name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    version = client.create_model_version(model_name, f"models:/{logged_model.model_id}", run_id=run_id,
+                                          model_id=logged_model.model_id, description=description,
+                                          tags={k: v[:5000] for k, v in tags.items() if not k.startswith("mlflow.")})
+    return str(version.version)
+
+
+def log_evaluation_run(client: MlflowClient, *, usecase: UseCase, settings: RunSettings, model_version: str,
                        evaluation: Evaluation, holdout: pd.DataFrame, data: DataRef, tags: dict[str, str],
                        code_version: str) -> LoggedRun:
     """An evaluation-only run: an existing model version scored on the holdout of pinned data."""
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    experiment = mlflow.set_experiment(experiment_name(usecase))
-    model_name = usecase.training.registered_model
-    run_tags = {**lineage_tags(usecase, data, tags, code_version, "evaluation"),
-                "evaluated_model_version": model_version}
+    model_name = registered_model(usecase)
+    run_tags = {**lineage_tags(usecase, data, tags, code_version, RunKind.EVALUATION),
+                TagKey.EVALUATED_VERSION: model_version}
     name = f"evaluate-{model_name}-v{model_version}-{data.commit_id[:8]}"
-    with mlflow.start_run(run_name=name, tags=run_tags) as run:
-        mlflow.log_params({**settings.mlflow_params(usecase.task),
-                           "evaluated_model": f"models:/{model_name}/{model_version}"})
-        mlflow.log_metrics(flat_metrics("holdout", evaluation.metrics, evaluation.slices))
-        log_datasets({"holdout": holdout}, usecase, data)
-        log_evaluation_artifacts(usecase, evaluation, settings.decision_threshold)
-    return LoggedRun(run.info.run_id, experiment.experiment_id, model_name, model_version)
+    with mlflow_run(client, experiment_name(usecase), name, run_tags) as run_id:
+        log_values(client, run_id, {**settings.mlflow_params(usecase.task),
+                                    "evaluated_model": f"models:/{model_name}/{model_version}"},
+                   flat_metrics("holdout", evaluation.metrics, evaluation.slices))
+        log_datasets(client, run_id, {"holdout": holdout}, usecase, data)
+        log_evaluation_artifacts(client, run_id, usecase, evaluation, settings.decision_threshold)
+    return LoggedRun(run_id, experiment_id(client, experiment_name(usecase)), model_name, model_version)
 
 
 def model_requirements() -> list[str]:
@@ -261,63 +332,59 @@ def model_requirements() -> list[str]:
             f"numpy=={np.__version__}"]
 
 
-def tag_model_version(tracking_uri: str, logged: LoggedRun, tags: dict[str, str], description: str | None = None
-                      ) -> None:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri)
+def tag_model_version(client: MlflowClient, logged: LoggedRun, tags: dict[str, str]) -> None:
     for key, value in tags.items():
         if not key.startswith("mlflow."):
             client.set_model_version_tag(logged.model_name, str(logged.model_version), key, value[:5000])
-    if description is not None:
-        client.update_model_version(logged.model_name, str(logged.model_version), description=description)
 
 
-def alias_version(tracking_uri: str, model_name: str, alias: str) -> str | None:
+def alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:
     """The version an alias points to, or None when the alias (or the model) does not exist."""
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     try:
-        return str(MlflowClient(tracking_uri).get_model_version_by_alias(model_name, alias).version)
+        return str(client.get_model_version_by_alias(model_name, alias).version)
     except MlflowException as error:
         if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
             return None
         raise
 
 
-def set_alias(tracking_uri: str, model_name: str, alias: str, version: str) -> None:
-    from mlflow import MlflowClient
-
-    MlflowClient(tracking_uri).set_registered_model_alias(model_name, alias, version)
+def set_alias(client: MlflowClient, model_name: str, alias: str, version: str) -> None:
+    client.set_registered_model_alias(model_name, alias, version)
 
 
-def load_model(tracking_uri: str, model_name: str, version: str) -> Any:
-    import mlflow
+def load_model(client: MlflowClient, model_name: str, version: str) -> Any:
+    """The registered pipeline ``model_name`` version ``version``, downloaded through ``client``'s server."""
+    import mlflow.artifacts
+    import mlflow.sklearn
 
-    mlflow.set_tracking_uri(tracking_uri)
-    with quiet_skops():
-        return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
-
-
-def run_settings(tracking_uri: str, run_id: str) -> RunSettings:
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    return RunSettings.from_json(mlflow.artifacts.load_text(f"runs:/{run_id}/{SETTINGS_ARTIFACT}"))
+    with tempfile.TemporaryDirectory() as folder, quiet_skops():
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=client.get_model_version_download_uri(model_name, version), dst_path=folder,
+            tracking_uri=client.tracking_uri)
+        return mlflow.sklearn.load_model(local)
 
 
-def log_decision(tracking_uri: str, logged: LoggedRun, decision: dict[str, Any]) -> None:
+def run_settings(client: MlflowClient, run_id: str) -> RunSettings:
+    with tempfile.TemporaryDirectory() as folder:
+        return RunSettings.from_json(Path(client.download_artifacts(run_id, Artifact.RUN_SETTINGS, folder)).read_text())
+
+
+def log_decision(client: MlflowClient, logged: LoggedRun, decision: GateDecision) -> None:
     """The gate's decision: JSON artifact and verdict metric on the challenger's run, tags on its version."""
-    from mlflow import MlflowClient
+    client.log_dict(logged.run_id, decision.to_dict(), Artifact.GATE_DECISION)
+    client.log_metric(logged.run_id, "gate.passed", 1.0 if decision.passed else 0.0)
+    client.set_tag(logged.run_id, TagKey.GATE_VERDICT, decision.verdict)
+    tag_model_version(client, logged, {
+        TagKey.GATE_VERDICT: decision.verdict, TagKey.GATE_REASONS: json.dumps(decision.reasons),
+        TagKey.GATE_DECISION: f"runs:/{logged.run_id}/{Artifact.GATE_DECISION}"})
 
-    client = MlflowClient(tracking_uri)
-    client.log_dict(logged.run_id, decision, DECISION_ARTIFACT)
-    client.log_metric(logged.run_id, "gate.passed", 1.0 if decision["verdict"] == "pass" else 0.0)
-    client.set_tag(logged.run_id, "gate_verdict", decision["verdict"])
-    tag_model_version(tracking_uri, logged, {
-        "gate_verdict": decision["verdict"], "gate_reasons": json.dumps(decision["reasons"]),
-        "gate_decision": f"runs:/{logged.run_id}/{DECISION_ARTIFACT}"})
+
+def read_decision(client: MlflowClient, run_id: str) -> GateDecision:
+    with tempfile.TemporaryDirectory() as folder:
+        document = json.loads(Path(client.download_artifacts(run_id, Artifact.GATE_DECISION, folder)).read_text())
+    return GateDecision.from_dict(document)
 
 
 def register_source() -> None:

@@ -17,7 +17,16 @@ import pandas as pd
 
 from include.common.usecase import UseCase
 from include.training.gate import Metrics, SliceMetrics
-from include.training.modeling import Split, build_pipeline, labelled, predict, score, slice_metrics, time_split
+from include.training.modeling import (
+    Split,
+    build_pipeline,
+    holdout_range,
+    labelled,
+    predict,
+    score,
+    slice_metrics,
+    time_split,
+)
 
 IMPORTANCE_ROWS = 4000  # holdout rows sampled for permutation importance
 IMPORTANCE_REPEATS = 3
@@ -36,6 +45,11 @@ class RunSettings:
     seed: int = 42
     decision_threshold: float = 0.5
     shuffle_labels: bool = False  # sanity check: a model on permuted labels must fail the gate
+
+    @property
+    def holdout_range(self) -> tuple[date, date]:
+        """The days the time split holds out, and the only days the gate scores."""
+        return holdout_range(self.window_end, self.holdout_days)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, sort_keys=True, indent=2)
@@ -123,7 +137,7 @@ def feature_importance(model: Any, holdout: pd.DataFrame, usecase: UseCase, seed
 
 def train(frame: pd.DataFrame, usecase: UseCase, settings: RunSettings) -> TrainedModel:
     """Split by time, fit the use case's pipeline on the training days, evaluate on the holdout."""
-    split = time_split(frame, usecase.partition_column, settings.holdout_days)
+    split = time_split(frame, usecase.partition_column, settings.holdout_range)
     rows, label = labelled(split.train, usecase.target, usecase.task)
     label = training_labels(label, settings)
     pipeline = build_pipeline(rows, usecase.features, usecase.task, settings.hyperparameters, settings.seed,

@@ -1,8 +1,10 @@
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from include.training.modeling import build_pipeline, labelled, score, slice_metrics, time_split
+from include.training.modeling import build_pipeline, holdout_range, labelled, score, slice_metrics, time_split
 
 
 def frame(days: int = 10, rows_per_day: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -18,16 +20,16 @@ def frame(days: int = 10, rows_per_day: int = 60, seed: int = 0) -> pd.DataFrame
 
 
 def test_time_split_holds_out_the_latest_days() -> None:
-    split = time_split(frame(), "day", holdout_days=3)
+    split = time_split(frame(), "day", holdout_range(date(2013, 1, 10), 3))
     assert split.holdout_days[0].isoformat() == "2013-01-08" and split.train_days[1].isoformat() == "2013-01-07"
     assert set(split.holdout["day"]) == {"2013-01-08", "2013-01-09", "2013-01-10"}
     with pytest.raises(ValueError, match="load more days"):
-        time_split(frame(days=2), "day", holdout_days=5)
+        time_split(frame(days=2), "day", holdout_range(date(2013, 1, 2), 5))
 
 
 def test_pipeline_is_reproducible_and_learns_the_signal() -> None:
     data = frame()
-    split = time_split(data, "day", 3)
+    split = time_split(data, "day", holdout_range(date(2013, 1, 10), 3))
     train, y_train = labelled(split.train, "delayed", "binary_classification")
     test, y_test = labelled(split.holdout, "delayed", "binary_classification")
     assert train["delayed"].notna().all()

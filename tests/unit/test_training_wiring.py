@@ -8,17 +8,21 @@ from types import SimpleNamespace
 import pytest
 
 from include.common.usecase import load_usecase
-from include.training.gate import GateConfig, decision_document, evaluate_gate
+from include.training.gate import GateConfig, GateDecision, HoldoutData, ModelScore, evaluate_gate
+from include.training.service import PinnedData, TrainingInputError, run_settings_for
 from include.training.tracking import LakeFSDatasetSource, flat_metrics
-from mlops.factories.training import build_training_dag
-from mlops.operators.training import TrainingConfigError, from_backfill, run_settings_from, triggering_events
+from mlops.factories.training import build_training_dag, choose_branch
+from mlops.operators.training import from_backfill, triggering_events
 
-PINNED = {"window_start": "2013-02-01", "window_end": "2013-03-28"}
+PINNED = PinnedData.from_dict({"repository": "flights", "commit_id": "c", "reference": "main",
+                               "window_start": "2013-02-01", "window_end": "2013-03-28", "days": 56})
 
 
 def test_dag_wires_pin_train_gate_with_guard_rails() -> None:
     dag = build_training_dag(load_usecase("flights"))
-    assert [t.task_id for t in dag.topological_sort()] == ["pin_data", "train", "evaluation_gate"]
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "pin_data", "train_or_evaluate", "train", "evaluate", "evaluation_gate"]
+    assert choose_branch("True") == "evaluate" and choose_branch("False") == "train"
     assert dag.max_active_runs == 1 and dag.start_date is None and not dag.catchup
     assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
     assert dag.get_task("train").pool == "training"
@@ -30,14 +34,13 @@ def test_dag_wires_pin_train_gate_with_guard_rails() -> None:
 
 def test_run_parameters_override_the_use_case_defaults() -> None:
     usecase = load_usecase("flights")
-    default = run_settings_from(usecase, {"seed": 42}, PINNED)
+    default = run_settings_for(usecase, PINNED, seed=42)
     assert default.family == "hist_gradient_boosting" and default.hyperparameters["max_iter"] == 200
-    forest = run_settings_from(usecase, {"model_family": "random_forest", "hyperparameters": {"max_depth": 8},
-                                         "seed": 7}, PINNED)
+    forest = run_settings_for(usecase, PINNED, family="random_forest", hyperparameters={"max_depth": 8}, seed=7)
     assert forest.hyperparameters == {"n_estimators": 200, "min_samples_leaf": 5, "max_depth": 8}
     assert forest.seed == 7 and str(forest.window_end) == "2013-03-28"
-    with pytest.raises(TrainingConfigError, match="do not fit model family 'linear'"):
-        run_settings_from(usecase, {"model_family": "linear", "hyperparameters": {"max_iter": "many"}}, PINNED)
+    with pytest.raises(TrainingInputError, match="do not fit model family 'linear'"):
+        run_settings_for(usecase, PINNED, family="linear", hyperparameters={"max_iter": "many"})
 
 
 def event(run_id: str, timestamp: int, **extra: str) -> SimpleNamespace:
@@ -64,8 +67,11 @@ def test_metric_keys_and_lakefs_dataset_source() -> None:
 
 def test_decision_document_is_json_with_verdict_reasons_and_both_models() -> None:
     config = GateConfig(primary_metric="roc_auc", minimums={"roc_auc": 0.6})
-    decision = evaluate_gate({"roc_auc": 0.55}, {}, config, {"roc_auc": 0.7}, {})
-    document = decision_document(decision, config, {"model_version": "2"}, {"model_version": "1"}, {"commit_id": "c"})
-    assert json.loads(json.dumps(document))["verdict"] == "reject"
+    data = HoldoutData("flights", "c", "2013-03-22", "2013-03-28", 100)
+    decision = evaluate_gate(ModelScore("2", {"roc_auc": 0.55}, {}), ModelScore("1", {"roc_auc": 0.7}, {}), config,
+                             data)
+    document = json.loads(json.dumps(decision.to_dict()))
+    assert document["verdict"] == "reject"
     assert [r.split(":")[0] for r in document["reasons"]] == ["min roc_auc", "roc_auc vs champion"]
     assert document["thresholds"]["minimums"] == {"roc_auc": 0.6} and document["champion"]["model_version"] == "1"
+    assert GateDecision.from_dict(document) == decision

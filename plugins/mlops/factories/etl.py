@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
+from include.common.usecase import UseCase
+from mlops.assets import curated_asset
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.etl import (
     CommitPartitionOperator,
@@ -23,13 +24,7 @@ PARTITION_DATE = (
 CRON_ALIASES = {"@daily": "0 0 * * *"}
 
 
-def curated_asset(usecase: Any) -> Asset:
-    """The curated dataset on lakeFS ``main``; its events carry the published commit id."""
-    return Asset(name=f"curated_{usecase.name}",
-                 uri=f"lakefs://{usecase.lakefs_repository}/main/{usecase.dataset_prefix}")
-
-
-def etl_doc(usecase: Any, first: Any, last: Any) -> str:
+def etl_doc(usecase: UseCase, first: date, last: date) -> str:
     return f"""
 ### ETL `{usecase.name}`: source → lakeFS (write-audit-publish)
 
@@ -53,7 +48,7 @@ History is loaded with backfills (Trigger → Backfill in the UI, `airflow backf
 """
 
 
-def build_etl_dag(usecase: Any) -> DAG:
+def build_etl_dag(usecase: UseCase) -> DAG:
     first, last = usecase.date_range()
     cron = CRON_ALIASES.get(usecase.schedule, usecase.schedule)
     with DAG(

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
+from airflow.providers.standard.operators.python import BranchPythonOperator
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
-from include.common.usecase import MODEL_FAMILIES
-from mlops.factories.etl import curated_asset
+from include.common.usecase import MODEL_FAMILIES, UseCase
+from mlops.assets import challenger_asset, curated_asset
 from mlops.notifications.failure import failure_notifier
-from mlops.operators.training import EvaluationGateOperator, PinTrainingDataOperator, TrainModelOperator
+from mlops.operators.training import (
+    EvaluateModelOperator,
+    EvaluationGateOperator,
+    PinTrainingDataOperator,
+    TrainModelOperator,
+    as_bool,
+)
 
 
-def challenger_asset(usecase: Any) -> Asset:
-    """Updated when a model version passes the gate (the deployment DAG listens to it)."""
-    return Asset(name=f"challenger_{usecase.name}",
-                 uri=f"mlflow://models/{usecase.training.registered_model}/challenger")
+def choose_branch(evaluate_only: str) -> str:
+    """The branch a run takes: ``evaluate`` for evaluate-only runs, else ``train`` (then the gate)."""
+    return "evaluate" if as_bool(evaluate_only) else "train"
 
 
-def training_doc(usecase: Any) -> str:
-    training = usecase.training
+def training_doc(usecase: UseCase) -> str:
+    training = usecase.require_training()
     gate = training.gate
     thresholds = ", ".join([*(f"{m} >= {v}" for m, v in gate.minimums.items()),
                             *(f"{m} <= {v}" for m, v in gate.maximums.items())]) or "none"
@@ -32,11 +37,13 @@ non-backfill ETL run (events from backfills are ignored; `max_active_runs=1` bat
 
 1. `pin_data`: resolve the data to **one lakeFS commit** (`data_commit` param, else the Asset event's
    commit, else `main`'s head) and the last `window_days` partition days.
-2. `train` (pool `training`): time split (last {training.holdout_days} days held out), one scikit-learn
+2. `train_or_evaluate`: the `evaluate_only` parameter picks the branch.
+3. `train` (pool `training`): time split (last {training.holdout_days} days held out), one scikit-learn
    Pipeline, everything logged to MLflow experiment `train_{usecase.name}` (params, metrics overall and per
    slice {usecase.slices}, plots, input datasets with the lakeFS commit, model card, lineage tags), model
-   registered as a new version. `evaluate_only` scores the champion instead and registers nothing.
-3. `evaluation_gate`: challenger and `champion` scored on the same holdout. Value thresholds: {thresholds};
+   registered as a new version. Or `evaluate` (evaluate-only runs): score the champion, or the version
+   named by `evaluate_model_version`, on the same holdout and log an evaluation run; nothing is registered.
+4. `evaluation_gate`: challenger and `champion` scored on the same holdout. Value thresholds: {thresholds};
    `{gate.primary_metric}` no worse than the champion by more than {gate.tolerance}
    (min improvement {gate.min_improvement}); no slice with ≥ {gate.min_slice_rows} rows worse by more than
    {gate.slice_tolerance}. Pass → alias `challenger` + Asset `challenger_{usecase.name}`; reject → task
@@ -47,8 +54,8 @@ Reproduce any run: `make reproduce RUN_ID=<mlflow run id>`.
 """
 
 
-def training_params(usecase: Any) -> dict[str, Param]:
-    training = usecase.training
+def training_params(usecase: UseCase) -> dict[str, Param]:
+    training = usecase.require_training()
     fewest_days = training.holdout_days + training.min_train_days
     return {
         "window_days": Param(training.window_days, type="integer", minimum=fewest_days,
@@ -72,8 +79,8 @@ def training_params(usecase: Any) -> dict[str, Param]:
     }
 
 
-def build_training_dag(usecase: Any) -> DAG:
-    training = usecase.training
+def build_training_dag(usecase: UseCase) -> DAG:
+    training = usecase.require_training()
     with DAG(
         dag_id=f"train_{usecase.name}",
         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(training.schedule, timezone="UTC"),
@@ -87,9 +94,20 @@ def build_training_dag(usecase: Any) -> DAG:
         params=training_params(usecase),
     ) as dag:
         common = {"usecase": usecase.name}
-        pinned = PinTrainingDataOperator(task_id="pin_data", **common)
+        model = {"model_family": "{{ params.model_family }}", "seed": "{{ params.seed }}",
+                 "hyperparameters": "{{ params.hyperparameters | tojson }}",
+                 "shuffle_labels": "{{ params.shuffle_labels }}"}
+        pinned = PinTrainingDataOperator(task_id="pin_data", window_days="{{ params.window_days }}",
+                                         window_end="{{ params.window_end }}", data_commit="{{ params.data_commit }}",
+                                         **common)
+        train_or_evaluate = BranchPythonOperator(task_id="train_or_evaluate", python_callable=choose_branch,
+                                                 op_kwargs={"evaluate_only": "{{ params.evaluate_only }}"})
         trained = TrainModelOperator(task_id="train", pinned=pinned.output, pool="training",
-                                     execution_timeout=timedelta(hours=2), **common)
-        EvaluationGateOperator(task_id="evaluation_gate", pinned=pinned.output, trained=trained.output,
-                               outlets=[challenger_asset(usecase)], **common)
+                                     execution_timeout=timedelta(hours=2), **model, **common)
+        evaluated = EvaluateModelOperator(task_id="evaluate", pinned=pinned.output, pool="training",
+                                          model_version="{{ params.evaluate_model_version }}", **model, **common)
+        gate = EvaluationGateOperator(task_id="evaluation_gate", pinned=pinned.output, trained=trained.output,
+                                      outlets=[challenger_asset(usecase)], **common)
+        pinned >> train_or_evaluate >> [trained, evaluated]
+        trained >> gate
     return dag

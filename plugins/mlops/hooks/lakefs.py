@@ -1,14 +1,15 @@
 """Airflow hook for lakeFS, built on the high-level ``lakefs`` SDK.
 
-The connection (default ``lakefs_default``) holds the endpoint in ``host`` (a full URL),
-the access key id in ``login``, the secret in ``password`` and the repository in the
-extra field ``repository``. The SDK is imported only when a method runs.
+The connection (type ``lakefs``, default ``lakefs_default``) holds the endpoint in ``host`` (a
+full URL), the access key id in ``login``, the secret access key in ``password`` and a default
+repository in the extra field ``repository`` (operators usually pass their use case's). The SDK
+client is built once per hook; the SDK is imported only when a method runs. What a partition or
+a dataset is belongs to ``include/etl``; this hook only branches, writes, commits and merges.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,10 +17,10 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseHook
 
+from include.common.metadata import CommitKey, RunKey
 from mlops.hooks.base_url import connection_url
 
 if TYPE_CHECKING:
-    import pandas as pd
     from lakefs import Branch, Repository
     from lakefs.client import Client
 
@@ -29,7 +30,7 @@ class LakeFSHook(BaseHook):
 
     conn_name_attr = "lakefs_conn_id"
     default_conn_name = "lakefs_default"
-    conn_type = "http"
+    conn_type = "lakefs"
     hook_name = "lakeFS"
 
     def __init__(self, lakefs_conn_id: str = default_conn_name, repository: str | None = None) -> None:
@@ -53,16 +54,19 @@ class LakeFSHook(BaseHook):
                              "(extra field 'repository') and none was passed")
         return str(repository)
 
-    def get_conn(self) -> Client:
+    @cached_property
+    def client(self) -> Client:
         from lakefs.client import Client
 
-        return Client(host=self.endpoint, username=self._connection.login,
-                      password=self._connection.password)
+        return Client(host=self.endpoint, username=self._connection.login, password=self._connection.password)
+
+    def get_conn(self) -> Client:
+        return self.client
 
     def repository(self) -> Repository:
         import lakefs
 
-        return lakefs.Repository(self.repository_id, client=self.get_conn())
+        return lakefs.Repository(self.repository_id, client=self.client)
 
     def branch(self, name: str) -> Branch:
         return self.repository().branch(name)
@@ -121,7 +125,7 @@ class LakeFSHook(BaseHook):
         """Commit unless a retry finds this run's commit already at the head (nothing left to commit)."""
         has_changes = any(True for _ in self.branch(branch).uncommitted(max_amount=1))
         head = self.branch(branch).get_commit()
-        if not has_changes and (head.metadata or {}).get("airflow_run_id") == metadata.get("airflow_run_id"):
+        if not has_changes and (head.metadata or {}).get(RunKey.RUN_ID) == metadata.get(RunKey.RUN_ID):
             self.log.info("branch %s already has this run's commit %s", branch, head.id)
             return str(head.id)
         return self.commit(branch, message, metadata, allow_empty=not has_changes)
@@ -132,25 +136,9 @@ class LakeFSHook(BaseHook):
     def find_merge(self, source_commit: str, branch: str = "main", depth: int = 200) -> str | None:
         """The commit on ``branch`` that merged ``source_commit`` (recorded in its metadata), if any."""
         for commit in self.branch(branch).log(max_amount=depth):
-            if (commit.metadata or {}).get("source_commit") == source_commit:
+            if (commit.metadata or {}).get(CommitKey.SOURCE_COMMIT) == source_commit:
                 return str(commit.id)
         return None
-
-    def published_row_counts(self, usecase: str, count: int, exclude: Any = None,
-                             branch: str = "main", depth: int = 500) -> list[int]:
-        """Row counts of the most recent distinct partitions published on ``branch``."""
-        excluded = str(exclude) if exclude is not None else None
-        seen: dict[str, int] = {}
-        for commit in self.branch(branch).log(max_amount=depth):
-            meta = commit.metadata or {}
-            partition = meta.get("partition")
-            if meta.get("mlops_usecase") != usecase or "source_commit" not in meta or not partition:
-                continue
-            if partition != excluded and partition not in seen and "row_count" in meta:
-                seen[partition] = int(meta["row_count"])
-            if len(seen) >= count:
-                break
-        return list(seen.values())
 
     def ui_url(self, suffix: str) -> str:
         return f"{self.endpoint}/repositories/{self.repository_id}/{suffix}"
@@ -197,20 +185,3 @@ class LakeFSHook(BaseHook):
         except Exception as error:  # noqa: BLE001 - reported in the UI, not raised
             return False, f"lakeFS at {self.endpoint}: {error}"
         return True, f"lakeFS at {self.endpoint}, repository {self.repository_id} ({default_branch}): reachable"
-
-    def partition_days(self, ref: str, dataset_prefix: str, partition_column: str) -> list[date]:
-        """Days that have a partition folder ``<prefix>/<column>=<day>/`` at ``ref``, sorted."""
-        marker = f"{dataset_prefix}/{partition_column}="
-        folders = self.repository().ref(ref).objects(prefix=marker, delimiter="/")
-        return sorted(date.fromisoformat(obj.path.removeprefix(marker).rstrip("/")) for obj in folders)
-
-    def read_partitions(self, ref: str, paths: list[str]) -> pd.DataFrame:
-        """The parquet objects at ``paths`` on ``ref``, concatenated in the given order."""
-        import io
-
-        import pandas as pd
-
-        if not paths:
-            raise ValueError(f"no partitions to read at {ref} in repository {self.repository_id}")
-        return pd.concat([pd.read_parquet(io.BytesIO(self.download(ref, path))) for path in paths],
-                         ignore_index=True)

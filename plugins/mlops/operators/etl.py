@@ -12,13 +12,17 @@ import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.links import LakeFSLink, push_link
+from mlops.operators.base import InputError, UseCaseOperator
+
+if TYPE_CHECKING:
+    from include.common.usecase import UseCase
+    from include.etl.validation import ValidationReport
 
 
 class PartitionValidationError(AirflowFailException):
@@ -29,8 +33,8 @@ class PublishConflictError(AirflowFailException):
     """``main`` got a different version of the partition while this run was publishing."""
 
 
-class PartitionDateError(AirflowFailException):
-    """The run names no valid partition date (a configuration error: never retried)."""
+class PartitionDateError(InputError):
+    """The run names no valid partition date (never retried)."""
 
 
 def partition_day(value: str) -> date:
@@ -43,15 +47,17 @@ def partition_day(value: str) -> date:
         raise PartitionDateError(f"partition date {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
-def partition_window(usecase: Any, day: date) -> dict[str, str]:
+def partition_window(usecase: UseCase, day: date) -> dict[str, str]:
     """The partition and the source time window it covers (present for manual runs too)."""
+    from include.common.metadata import CommitKey
     from include.etl.partitions import source_window
 
     start, end = source_window(day, usecase.source.timezone)
-    return {"partition": day.isoformat(), "partition_start": start.isoformat(), "partition_end": end.isoformat()}
+    return {CommitKey.PARTITION: day.isoformat(), CommitKey.PARTITION_START: start.isoformat(),
+            CommitKey.PARTITION_END: end.isoformat()}
 
 
-class LakeFSOperator(BaseOperator):
+class LakeFSOperator(UseCaseOperator):
     """Shared wiring: the use case, its partition date, the run branch and the lakeFS hook.
 
     ``partition_date`` is templated (the data interval's start, or the ``partition_date``
@@ -61,30 +67,19 @@ class LakeFSOperator(BaseOperator):
     template_fields: Sequence[str] = ("partition_date",)
     operator_extra_links = (LakeFSLink(),)
 
-    def __init__(self, *, usecase: str, partition_date: str,
-                 lakefs_conn_id: str = LakeFSHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, partition_date: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.usecase = usecase
         self.partition_date = partition_date
-        self.lakefs_conn_id = lakefs_conn_id
         self.branch = ""
 
-    def prepare(self, context: Any) -> tuple[Any, date, LakeFSHook]:
+    def prepare(self, context: Any) -> tuple[UseCase, date, LakeFSHook]:
         """Resolve the use case, the partition day, the run branch and the hook for this run."""
         from include.common.lineage import branch_name
 
         usecase = self.load_usecase()
         day = partition_day(self.partition_date)
         self.branch = branch_name(f"etl-{usecase.name}-{day.isoformat()}", context["dag_run"].run_id)
-        return usecase, day, self.hook(usecase)
-
-    def load_usecase(self) -> Any:
-        from include.common.usecase import load_usecase
-
-        return load_usecase(self.usecase)
-
-    def hook(self, usecase: Any) -> LakeFSHook:
-        return LakeFSHook(self.lakefs_conn_id, repository=usecase.lakefs_repository)
+        return usecase, day, self.lakefs(usecase)
 
     def record_link(self, context: Any, url: str) -> None:
         push_link(context, LakeFSLink, url)
@@ -138,12 +133,13 @@ class ValidatePartitionOperator(LakeFSOperator):
     """
 
     def execute(self, context: Any) -> dict[str, str]:
+        from include.etl.dataset import published_row_counts
         from include.etl.partitions import read_parquet_bytes, row_count_bounds
         from include.etl.validation import load_suite, validate_partition
 
         usecase, day, hook = self.prepare(context)
         frame = read_parquet_bytes(hook.download(self.branch, usecase.partition_path(day)))
-        history = hook.published_row_counts(usecase.name, usecase.validation.row_count.history, exclude=day)
+        history = published_row_counts(hook.repository(), usecase, usecase.validation.row_count.history, exclude=day)
         limits = usecase.validation.row_count
         bounds = row_count_bounds(history, limits.default_min, limits.default_max, limits.tolerance)
         with tempfile.TemporaryDirectory() as docs:
@@ -162,12 +158,14 @@ class ValidatePartitionOperator(LakeFSOperator):
             return report.statistics()
         self.quarantine(context, hook, usecase, day, report)
 
-    def quarantine(self, context: Any, hook: LakeFSHook, usecase: Any, day: date, report: Any) -> NoReturn:
+    def quarantine(self, context: Any, hook: LakeFSHook, usecase: UseCase, day: date,
+                   report: ValidationReport) -> NoReturn:
         from include.common.lineage import branch_name
+        from include.common.metadata import CommitKey
         from mlops.run_context import metadata_from_context
 
-        metadata = {**metadata_from_context(context), **report.statistics(), "mlops_usecase": usecase.name,
-                    "partition": day.isoformat(), "quarantine": "true"}
+        metadata = {**metadata_from_context(context), **report.statistics(), CommitKey.USECASE: usecase.name,
+                    CommitKey.PARTITION: day.isoformat(), CommitKey.QUARANTINE: "true"}
         commit_id = hook.commit(self.branch, f"QUARANTINE {usecase.name} {day}: failed validation", metadata,
                                 allow_empty=True)
         quarantine = branch_name(f"quarantine-{usecase.name}-{day.isoformat()}", context["dag_run"].run_id)
@@ -192,12 +190,13 @@ class CommitPartitionOperator(LakeFSOperator):
         self.validation_stats = validation_stats
 
     def execute(self, context: Any) -> str:
+        from include.common.metadata import CommitKey
         from mlops.run_context import metadata_from_context
 
         usecase, day, hook = self.prepare(context)
         metadata = {**metadata_from_context(context), **self.validation_stats, **partition_window(usecase, day),
-                    "mlops_usecase": usecase.name, "partition_path": self.extract_result["path"],
-                    "partition_sha256": self.extract_result["checksum"]}
+                    CommitKey.USECASE: usecase.name, CommitKey.PARTITION_PATH: self.extract_result["path"],
+                    CommitKey.PARTITION_SHA256: self.extract_result["checksum"]}
         commit_id = hook.commit_once(self.branch, f"{usecase.name} partition {day}", metadata)
         self.record_link(context, hook.commit_url(commit_id))
         return commit_id
@@ -218,9 +217,11 @@ class PublishPartitionOperator(LakeFSOperator):
         self.extract_result = extract_result
 
     def execute(self, context: Any) -> dict[str, str]:
+        from include.common.metadata import AssetExtra, CommitKey
+
         usecase, day, hook = self.prepare(context)
         run_id = context["dag_run"].run_id
-        metadata = {**hook.commit_metadata(self.commit_id), "source_commit": self.commit_id}
+        metadata = {**hook.commit_metadata(self.commit_id), CommitKey.SOURCE_COMMIT: self.commit_id}
         published = hook.find_merge(self.commit_id)  # a retry after the merge itself succeeded
         if published is None and hook.branch_exists(self.branch):
             published = self.merge(hook, usecase, day, metadata)
@@ -231,12 +232,13 @@ class PublishPartitionOperator(LakeFSOperator):
         self.record_link(context, hook.commit_url(published))
         for asset in self.outlets:
             context["outlet_events"][asset].extra = {
-                "lakefs_repository": usecase.lakefs_repository, "commit_id": published,
-                "partition": day.isoformat(), "path": self.extract_result["path"],
-                "rows": int(self.extract_result["rows"]), "run_type": str(context["dag_run"].run_type)}
+                AssetExtra.LAKEFS_REPOSITORY: usecase.lakefs_repository, AssetExtra.COMMIT_ID: published,
+                AssetExtra.PARTITION: day.isoformat(), AssetExtra.PATH: self.extract_result["path"],
+                AssetExtra.ROWS: int(self.extract_result["rows"]),
+                AssetExtra.RUN_TYPE: str(context["dag_run"].run_type)}
         return {"commit_id": published, "partition": day.isoformat()}
 
-    def merge(self, hook: LakeFSHook, usecase: Any, day: date, metadata: dict[str, str]) -> str | None:
+    def merge(self, hook: LakeFSHook, usecase: UseCase, day: date, metadata: dict[str, str]) -> str | None:
         from lakefs.exceptions import ConflictException
 
         try:

@@ -1,0 +1,108 @@
+"""Every name that one stage writes and another reads: lakeFS commit metadata, MLflow tags and
+artifacts, registry aliases, Asset names and their event extras.
+
+Stages talk only through these (and through lakeFS commits and MLflow aliases), never by
+importing each other, so a key is spelled once, here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class RunKey:
+    """Lineage of one Airflow task run (lakeFS commit metadata and MLflow tags alike)."""
+
+    DAG_ID: Final = "airflow_dag_id"
+    RUN_ID: Final = "airflow_run_id"
+    TASK_ID: Final = "airflow_task_id"
+    LOGICAL_DATE: Final = "airflow_logical_date"
+    INTERVAL_START: Final = "airflow_data_interval_start"
+    INTERVAL_END: Final = "airflow_data_interval_end"
+    CODE_VERSION: Final = "code_version"
+
+
+class CommitKey:
+    """lakeFS commit metadata written by the ETL (besides ``RunKey``)."""
+
+    USECASE: Final = "mlops_usecase"
+    PARTITION: Final = "partition"
+    PARTITION_START: Final = "partition_start"
+    PARTITION_END: Final = "partition_end"
+    PARTITION_PATH: Final = "partition_path"
+    PARTITION_SHA256: Final = "partition_sha256"
+    ROW_COUNT: Final = "row_count"
+    ROW_COUNT_BOUNDS: Final = "row_count_bounds"
+    VALIDATION_SUCCESS: Final = "validation_success"
+    VALIDATION_EVALUATED: Final = "validation_evaluated"
+    VALIDATION_SUCCESSFUL: Final = "validation_successful"
+    VALIDATION_FAILED: Final = "validation_failed"
+    VALIDATION_WARNINGS: Final = "validation_warnings"
+    QUARANTINE: Final = "quarantine"
+    SOURCE_COMMIT: Final = "source_commit"  # on a merge into main: the run branch's commit it published
+
+
+class TagKey:
+    """MLflow run and model-version tags written by training and read by later stages."""
+
+    KIND: Final = "mlops.kind"  # values: RunKind
+    USECASE: Final = "usecase"
+    LAKEFS_REPOSITORY: Final = "lakefs_repository"
+    LAKEFS_COMMIT: Final = "lakefs_commit"
+    LAKEFS_URI: Final = "lakefs_uri"
+    LAKEFS_COMMIT_URL: Final = "lakefs_commit_url"
+    CODE_VERSION: Final = RunKey.CODE_VERSION
+    GIT_COMMIT: Final = "mlflow.source.git.commit"
+    SANITY_CHECK: Final = "sanity_check"
+    REGISTERED_VERSION: Final = "registered_model_version"
+    EVALUATED_VERSION: Final = "evaluated_model_version"
+    RUN_ID: Final = "run_id"
+    GATE_VERDICT: Final = "gate_verdict"
+    GATE_REASONS: Final = "gate_reasons"
+    GATE_DECISION: Final = "gate_decision"
+
+
+class RunKind:
+    TRAINING: Final = "training"
+    EVALUATION: Final = "evaluation"
+
+
+class Artifact:
+    """Artifacts on an MLflow training run."""
+
+    RUN_SETTINGS: Final = "run_settings.json"
+    GATE_DECISION: Final = "gate/decision.json"
+    MODEL_CARD: Final = "model_card.md"
+    HOLDOUT_METRICS: Final = "metrics/holdout.json"
+    FEATURE_IMPORTANCE: Final = "metrics/feature_importance.json"
+
+
+class Alias:
+    """MLflow registry aliases: the gate sets ``CHALLENGER``; deployment moves ``CHAMPION``."""
+
+    CHALLENGER: Final = "challenger"
+    CHAMPION: Final = "champion"
+
+
+class AssetExtra:
+    """Keys of Asset event extras."""
+
+    LAKEFS_REPOSITORY: Final = "lakefs_repository"
+    COMMIT_ID: Final = "commit_id"
+    PARTITION: Final = "partition"
+    PATH: Final = "path"
+    ROWS: Final = "rows"
+    RUN_TYPE: Final = "run_type"
+    MODEL_NAME: Final = "model_name"
+    MODEL_VERSION: Final = "model_version"
+    RUN_ID: Final = "run_id"
+
+
+def curated_asset_name(usecase: str) -> str:
+    """Updated by every published ETL partition; extras: lakeFS repository, commit, partition, rows."""
+    return f"curated_{usecase}"
+
+
+def challenger_asset_name(usecase: str) -> str:
+    """Updated when a model version passes the evaluation gate; extras: model name, version, run."""
+    return f"challenger_{usecase}"

@@ -1,0 +1,60 @@
+"""The curated dataset of a use case on lakeFS: one Parquet object per partition day under
+``curated/<name>/<partition column>=<day>/``, read at a pinned reference.
+
+Functions take the lakeFS SDK's ``Repository`` (from ``LakeFSHook.repository()``), so the same
+code serves operators, scripts and benchmarks.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from include.common.metadata import CommitKey
+from include.common.usecase import UseCase
+
+if TYPE_CHECKING:
+    from lakefs import Repository
+
+
+def read_object(repository: Repository, ref: str, path: str) -> bytes:
+    with repository.ref(ref).object(path).reader(mode="rb") as reader:
+        content = reader.read()
+    return content.encode() if isinstance(content, str) else content
+
+
+def partition_days(repository: Repository, ref: str, usecase: UseCase) -> list[date]:
+    """Days that have a partition folder at ``ref``, sorted."""
+    marker = f"{usecase.dataset_prefix}/{usecase.partition_column}="
+    folders = repository.ref(ref).objects(prefix=marker, delimiter="/")
+    return sorted(date.fromisoformat(obj.path.removeprefix(marker).rstrip("/")) for obj in folders)
+
+
+def read_days(repository: Repository, ref: str, usecase: UseCase, first: date, last: date) -> pd.DataFrame:
+    """The partitions from ``first`` to ``last`` (inclusive) as they are at ``ref``, as one frame."""
+    days = [day for day in partition_days(repository, ref, usecase) if first <= day <= last]
+    if not days:
+        raise ValueError(f"{usecase.name}: no curated partitions from {first} to {last} at lakeFS "
+                         f"{repository.id}@{ref}")
+    frames = [pd.read_parquet(io.BytesIO(read_object(repository, ref, usecase.partition_path(day)))) for day in days]
+    return pd.concat(frames, ignore_index=True)
+
+
+def published_row_counts(repository: Repository, usecase: UseCase, count: int, exclude: date | None = None,
+                         branch: str = "main", depth: int = 500) -> list[int]:
+    """Row counts of the most recent distinct partitions published on ``branch`` (from merge metadata)."""
+    excluded = exclude.isoformat() if exclude is not None else None
+    seen: dict[str, int] = {}
+    for commit in repository.branch(branch).log(max_amount=depth):
+        meta = commit.metadata or {}
+        partition = meta.get(CommitKey.PARTITION)
+        if meta.get(CommitKey.USECASE) != usecase.name or CommitKey.SOURCE_COMMIT not in meta or not partition:
+            continue
+        if partition != excluded and partition not in seen and CommitKey.ROW_COUNT in meta:
+            seen[partition] = int(meta[CommitKey.ROW_COUNT])
+        if len(seen) >= count:
+            break
+    return list(seen.values())

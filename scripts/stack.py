@@ -517,11 +517,11 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs / "airflow-tasks"),
         "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'plugins'}",
-        "MLOPS_ALERT_STATE_DIR": str(cfg.alerts / "state"),
         "MLOPS_REPLAY_ANCHOR": stored_replay_anchor(cfg),
-        "MLOPS_ALERT_BURST": os.environ.get("MLOPS_ALERT_BURST", "3"),
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # progress bars would flood task logs
         **telemetry_off(),
+        # alert settings from the caller's environment override the Variable mlops_alerts
+        **{key: value for key, value in os.environ.items() if key.startswith("MLOPS_ALERT_")},
     }
 
 
@@ -656,6 +656,8 @@ def client_connections(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW_CONN_MLFLOW_DEFAULT": conn("http", host=cfg.mlflow_uri),
         "AIRFLOW_CONN_SOURCE_DB": conn("postgres", host="127.0.0.1", port=cfg.pg_port, schema="source",
                                        login="source", password="source"),
+        "AIRFLOW_CONN_MLOPS_STATE": conn("postgres", host="127.0.0.1", port=cfg.pg_port, schema="mlops",
+                                         login="mlops", password="mlops", extra={"connect_timeout": 5}),
     }
 
 

@@ -1,81 +1,75 @@
-"""Alerts (failures, gate rejections) by email (SMTP connection) and chat (Slack-compatible incoming webhook).
+"""Failure alerts: one email and one webhook message per failed task, flood-controlled per DAG.
 
-Use ``failure_notifier()`` as a task's ``on_failure_callback`` (it runs in the worker after
-the last try). A channel whose connection is missing is logged and skipped, never fatal.
+Use ``failure_notifier()`` as a task's ``on_failure_callback`` (it runs in the worker after the
+last try). Subject and body are Jinja templates rendered with the task context plus ``alert``
+(``include.common.alerting.FailureAlert``: dag_id, task_id, run_id, logical_date, error,
+error_summary, log_url, try_number, suppressed_before). Recipients, connection ids and the
+flood-control limits come from configuration at notify time (``channels.read_alert_settings``).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from airflow.sdk import BaseNotifier
+from include.common.alerting import AlertSettings, FailureAlert
+from mlops.notifications.channels import EmailAndChatNotifier, PlainMessageNotifier
 
-STATE_ENV = "MLOPS_ALERT_STATE_DIR"
-BURST_ENV = "MLOPS_ALERT_BURST"
-WINDOW_ENV = "MLOPS_ALERT_WINDOW_SECONDS"
-DEFAULT_RECIPIENTS = "ml-platform-alerts@example.com"
+FAILURE_SUBJECT = ("[Airflow] {{ alert.dag_id }}.{{ alert.task_id }} failed "
+                   "({{ alert.logical_date or 'manual run' }}): {{ alert.error_summary }}")
+FAILURE_BODY = """DAG: {{ alert.dag_id }}
+Task: {{ alert.task_id }}
+Run: {{ alert.run_id }}
+Logical date: {{ alert.logical_date or '(manual run, none)' }}
+Log: {{ alert.log_url }}
 
+Error:
+{{ alert.error }}
+{%- if alert.suppressed_before %}
 
-class FailureAlertNotifier(BaseNotifier):
-    """Sends one alert per failed task to email and webhook, with per-DAG flood control."""
-
-    template_fields = ("recipients",)
-
-    def __init__(self, *, recipients: str = DEFAULT_RECIPIENTS, smtp_conn_id: str = "smtp_default",
-                 webhook_conn_id: str = "slack_alerts", burst: int | None = None,
-                 window_seconds: float | None = None) -> None:
-        super().__init__()
-        self.recipients = recipients
-        self.smtp_conn_id = smtp_conn_id
-        self.webhook_conn_id = webhook_conn_id
-        self.burst = burst
-        self.window_seconds = window_seconds
-
-    def notify(self, context: Any) -> None:
-        from include.common.alerting import FailureAlert, FloodControl
-
-        ti = context["ti"]
-        state_dir = Path(os.environ.get(STATE_ENV, Path(tempfile.gettempdir()) / "mlops-alerts"))
-        burst = self.burst or int(os.environ.get(BURST_ENV, "3"))
-        window = self.window_seconds or float(os.environ.get(WINDOW_ENV, "600"))
-        admitted, suppressed = FloodControl(state_dir / "flood.json", burst, window).admit(ti.dag_id)
-        if not admitted:
-            self.log.warning("failure alert for %s suppressed by flood control", ti.dag_id)
-            return
-        logical_date = context.get("logical_date")
-        alert = FailureAlert(
-            dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
-            logical_date=logical_date.isoformat() if logical_date else "",
-            error=str(context.get("exception") or "unknown error"), log_url=ti.log_url,
-            suppressed_before=suppressed)
-        send_alert(alert.subject, alert.text(), recipients=self.recipients, smtp_conn_id=self.smtp_conn_id,
-                   webhook_conn_id=self.webhook_conn_id)
+({{ alert.suppressed_before }} earlier failure alerts of this DAG were suppressed by flood control; \
+see the Airflow UI for every failed run.)
+{%- endif %}"""
 
 
-def send_alert(subject: str, text: str, *, recipients: str = DEFAULT_RECIPIENTS, smtp_conn_id: str = "smtp_default",
-               webhook_conn_id: str = "slack_alerts") -> None:
-    """Send one alert by email and by webhook; a failing channel is logged, never raised."""
-    import html
-    import logging
-
-    from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    log = logging.getLogger(__name__)
-    try:
-        with SmtpHook(smtp_conn_id=smtp_conn_id) as smtp:
-            smtp.send_email_smtp(to=recipients, subject=subject, html_content=f"<pre>{html.escape(text)}</pre>",
-                                 mime_subtype="alternative")
-    except Exception:
-        log.exception("alert: email via %s failed", smtp_conn_id)
-    try:
-        SlackWebhookHook(slack_webhook_conn_id=webhook_conn_id).send(text=f"*{subject}*\n```{text}```")
-    except Exception:
-        log.exception("alert: webhook via %s failed", webhook_conn_id)
+def failure_alert(context: Mapping[str, Any], suppressed_before: int = 0) -> FailureAlert:
+    ti = context["ti"]
+    logical_date = context.get("logical_date")
+    return FailureAlert(
+        dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+        logical_date=logical_date.isoformat() if logical_date else "",
+        error=str(context.get("exception") or "unknown error"), log_url=str(getattr(ti, "log_url", "")),
+        try_number=getattr(ti, "try_number", None), suppressed_before=suppressed_before)
 
 
-def failure_notifier() -> FailureAlertNotifier:
-    return FailureAlertNotifier()
+class FailureAlertNotifier(EmailAndChatNotifier):
+    """Alert on a task's final failure, at most ``burst`` per DAG per window across all workers."""
+
+    subject_template = FAILURE_SUBJECT
+    body_template = FAILURE_BODY
+
+    def __init__(self, *, burst: int | None = None, window_seconds: float | None = None,
+                 state_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(burst=burst, window_seconds=window_seconds, state_conn_id=state_conn_id, **kwargs)
+
+    def template_variables(self, context: Mapping[str, Any], settings: AlertSettings) -> dict[str, Any] | None:
+        from mlops.notifications.flood_control import admit
+
+        dag_id = context["ti"].dag_id
+        decision = admit(f"failure:{dag_id}", settings)
+        if not decision.admitted:
+            self.log.warning("failure alert for %s suppressed by flood control (%d per %.0f s)",
+                             dag_id, settings.burst, settings.window_seconds)
+            return None
+        return {"alert": failure_alert(context, decision.suppressed_before).template_vars()}
+
+
+def failure_notifier(**kwargs: Any) -> FailureAlertNotifier:
+    """The ``on_failure_callback`` of every task (arguments override configuration)."""
+    return FailureAlertNotifier(**kwargs)
+
+
+def send_alert(subject: str, text: str, **settings: Any) -> None:
+    """Deprecated: send a written message. Kept only until ``EvaluationGateOperator`` calls
+    ``mlops.notifications.gate.notify_gate_rejection``; then delete it."""
+    PlainMessageNotifier(subject, text, **settings).send({})

@@ -34,14 +34,23 @@ FIXTURE_USECASES = REPO_ROOT / "tests" / "fixtures" / "usecases"
 TIERS = ("unit", "dags", "integration", "e2e", "lifecycle")
 
 
+def tier_of(item: pytest.Item) -> str:
+    """The folder right under ``tests/`` (unit tests mirror the source tree below ``tests/unit``)."""
+    try:
+        parts = item.path.relative_to(REPO_ROOT / "tests").parts
+    except ValueError:
+        return ""
+    return parts[0] if len(parts) > 1 else ""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its folder's tier; run the tiers in order, fast ones first, lifecycle last."""
     for item in items:
-        tier = item.path.parent.name
+        tier = tier_of(item)
         if tier in TIERS:
             item.add_marker(getattr(pytest.mark, tier))
     order = {tier: position for position, tier in enumerate(TIERS)}
-    items.sort(key=lambda item: order.get(item.path.parent.name, len(TIERS)))
+    items.sort(key=lambda item: order.get(tier_of(item), len(TIERS)))
 
 
 def free_ports(count: int) -> list[int]:

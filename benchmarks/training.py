@@ -29,9 +29,9 @@ from scripts.stack import StackConfig, client_connections  # noqa: E402
 def in_process(usecase_name: str, commit_id: str, queue: Any) -> None:
     """The DAG's work without Airflow: read at the commit, train + log + register, gate scoring."""
     started = time.perf_counter()
+    from include.common.datasets import partition_days
     from include.common.lineage import code_version
     from include.common.usecase import load_usecase
-    from include.etl.dataset import partition_days
     from include.training.service import (
         PinnedData,
         gate_decision,

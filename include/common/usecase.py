@@ -19,7 +19,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from include.common.config import Strict
-from include.training.gate import GateConfig
+from include.common.metrics import GateConfig
 
 USECASES_DIR = Path(__file__).resolve().parents[1] / "usecases"
 EXTRA_DIRS_ENV = "MLOPS_EXTRA_USECASE_DIRS"  # os.pathsep-separated folders, e.g. test fixtures

@@ -11,9 +11,29 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from include.common.metadata import CommitKey
+
 
 class SourceUnavailableError(RuntimeError):
     """The source system could not be queried."""
+
+
+def parse_partition_date(value: str | None) -> date:
+    """The partition day a run names (``YYYY-MM-DD``, or a timestamp starting with it)."""
+    if not value or value == "None":
+        raise ValueError("no partition date: a manual run must set the 'partition_date' parameter "
+                         "(YYYY-MM-DD) in the trigger form or in conf")
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError(f"partition date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def partition_metadata(day: date, timezone: str) -> dict[str, str]:
+    """Commit metadata naming the partition and the source time window it covers."""
+    start, end = source_window(day, timezone)
+    return {CommitKey.PARTITION: day.isoformat(), CommitKey.PARTITION_START: start.isoformat(),
+            CommitKey.PARTITION_END: end.isoformat()}
 
 
 def source_window(day: date, timezone: str) -> tuple[datetime, datetime]:

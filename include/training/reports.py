@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from include.training.gate import Metrics, SliceMetrics
+from include.common.metrics import Metrics, SliceMetrics
 from include.training.trainer import Evaluation
 
 

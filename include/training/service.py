@@ -6,6 +6,7 @@ needs (an ``MlflowClient``, a lakeFS ``Repository``) as arguments and never talk
 
 from __future__ import annotations
 
+import json
 import logging
 import resource
 import time
@@ -13,9 +14,9 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from include.common.datasets import read_days
 from include.common.metadata import Alias
 from include.common.usecase import UseCase
-from include.etl.dataset import read_days
 from include.training.gate import GateDecision, HoldoutData, ModelScore, evaluate_gate
 from include.training.tracking import (
     DataRef,
@@ -78,6 +79,17 @@ def pin_window(usecase: UseCase, available: list[date], window_days: int, window
                               f"at least {needed} ({training.min_train_days} to train + {training.holdout_days} "
                               "held out)")
     return days
+
+
+def parse_hyperparameters(text: str | None) -> dict[str, Any]:
+    """A run's hyperparameters parameter: a JSON object (empty: the use case's defaults)."""
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError as error:
+        raise TrainingInputError(f"hyperparameters must be a JSON object, not {text!r}: {error}") from None
+    if not isinstance(value, dict):
+        raise TrainingInputError(f"hyperparameters must be a JSON object, not {text!r}")
+    return value
 
 
 def run_settings_for(usecase: UseCase, pinned: PinnedData, *, family: str | None = None,

@@ -25,8 +25,9 @@ import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
 
 from include.common.metadata import Artifact, RunKind, TagKey
+from include.common.metrics import Metrics, SliceMetrics
 from include.common.usecase import UseCase
-from include.training.gate import GateDecision, Metrics, SliceMetrics
+from include.training.gate import GateDecision
 from include.training.trainer import Evaluation, RunSettings, TrainedModel
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from include.common.metrics import Metrics, SliceMetrics
 from include.common.usecase import UseCase
-from include.training.gate import Metrics, SliceMetrics
 from include.training.modeling import (
     Split,
     build_pipeline,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from mlflow import MlflowClient
-
 from mlops.hooks.lakefs import LakeFSHook
+from mlops.hooks.mlflow import MlflowHook
 from scripts.airflow_api import AirflowApi
 from scripts.stack import StackConfig
 
@@ -30,7 +29,7 @@ def test_smoke_run_commits_to_lakefs_and_logs_to_mlflow(stack: StackConfig, stac
         assert len(reader.read().strip().splitlines()) == 6  # header + 5 rows
 
     mlflow_result = api.xcom("stack_smoke", run_id, "log_to_mlflow")
-    run = MlflowClient(stack.mlflow_uri).get_run(mlflow_result["run_id"])
+    run = MlflowHook().get_conn().get_run(mlflow_result["run_id"])
     assert run.data.tags["airflow_run_id"] == run_id
     assert run.data.tags["lakefs_commit"] == lakefs_result["merge"]
     assert run.data.metrics["rows"] == 5

@@ -19,6 +19,7 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops.hooks.lakefs import LakeFSHook
+from mlops.hooks.mlflow import MlflowHook
 from scripts.airflow_api import AirflowApi
 from scripts.stack import StackConfig
 from tests.conftest import REPO_ROOT, received_alerts
@@ -29,9 +30,12 @@ CLASSIFICATION_METRICS = {"roc_auc", "pr_auc", "f1", "log_loss", "brier"}
 PLOTS = {"roc_curve.png", "pr_curve.png", "confusion_matrix.png", "calibration.png", "feature_importance.png"}
 
 
+TRAINED = {"pin_data": "success", "train_or_evaluate": "success", "train": "success", "evaluate": "skipped"}
+
+
 @pytest.fixture(scope="module")
-def mlflow_client(stack: StackConfig) -> MlflowClient:
-    return MlflowClient(stack.mlflow_uri)
+def mlflow_client(stack_connections: None) -> MlflowClient:
+    return MlflowHook().get_conn()
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +67,7 @@ def aliases(client: MlflowClient) -> dict[str, str]:
 
 
 def decision(client: MlflowClient, run_id: str) -> dict[str, Any]:
-    import mlflow
-
-    mlflow.set_tracking_uri(client.tracking_uri)
-    return dict(mlflow.artifacts.load_dict(f"runs:/{run_id}/gate/decision.json"))
+    return dict(json.loads(Path(client.download_artifacts(run_id, "gate/decision.json")).read_text()))
 
 
 def artifacts(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:
@@ -84,7 +85,7 @@ def first(history: None, airflow_api: AirflowApi) -> dict[str, Any]:
 def test_first_model_is_tracked_registered_and_gated_by_thresholds(
         first: dict[str, Any], mlflow_client: MlflowClient, airflow_api: AirflowApi,
         stack_connections: None) -> None:
-    assert first["state"] == "success" and set(first["tasks"].values()) == {"success"}, first
+    assert first["state"] == "success" and first["tasks"] == {**TRAINED, "evaluation_gate": "success"}, first
     pinned, trained = first["pinned"], first["trained"]
     assert pinned["commit_id"] == LakeFSHook(repository="flights").head_commit("main")
     assert pinned["days"] >= 21 and pinned["window_start"] <= HISTORY[0]
@@ -116,9 +117,13 @@ def test_first_model_is_tracked_registered_and_gated_by_thresholds(
     version = mlflow_client.get_model_version(MODEL, trained["model_version"])
     assert version.run_id == trained["run_id"] and version.tags["lakefs_commit"] == pinned["commit_id"]
     assert version.tags["gate_verdict"] == "pass"
-    from mlflow.models import get_model_info
+    import mlflow.artifacts
+    from mlflow.models import Model
 
-    info = get_model_info(f"models:/{MODEL}/{trained['model_version']}")
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=mlflow_client.get_model_version_download_uri(MODEL, trained["model_version"]),
+        tracking_uri=mlflow_client.tracking_uri)
+    info = Model.load(local)
     assert info.signature is not None and info.saved_input_example_info is not None
     assert "origin" in {column.name for column in info.signature.inputs.inputs}
 
@@ -141,7 +146,7 @@ def test_shuffled_label_challenger_is_rejected_and_aliases_stay(
     shuffled = train(airflow_api, {"shuffle_labels": True})
 
     assert shuffled["state"] == "success", shuffled  # a rejection is a normal outcome
-    assert shuffled["tasks"] == {"pin_data": "success", "train": "success", "evaluation_gate": "skipped"}
+    assert shuffled["tasks"] == {**TRAINED, "evaluation_gate": "skipped"}
     trained = shuffled["trained"]
     verdict = decision(mlflow_client, trained["run_id"])
     assert verdict["verdict"] == "reject"
@@ -185,9 +190,11 @@ def test_evaluate_only_scores_the_champion_and_registers_nothing(
 
     evaluated = train(airflow_api, {"evaluate_only": True})
 
-    assert evaluated["tasks"] == {"pin_data": "success", "train": "success", "evaluation_gate": "skipped"}
-    assert evaluated["trained"]["evaluate_only"] and evaluated["trained"]["model_version"] == champion
-    run = mlflow_client.get_run(evaluated["trained"]["run_id"])
+    assert evaluated["tasks"] == {"pin_data": "success", "train_or_evaluate": "success", "train": "skipped",
+                                  "evaluate": "success", "evaluation_gate": "skipped"}
+    result = airflow_api.xcom(DAG, evaluated["run_id"], "evaluate")
+    assert result["model_version"] == champion
+    run = mlflow_client.get_run(result["run_id"])
     assert run.data.tags["mlops.kind"] == "evaluation" and "holdout.roc_auc" in run.data.metrics
     assert len(mlflow_client.search_model_versions(f"name='{MODEL}'")) == versions_before
 

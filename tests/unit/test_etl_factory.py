@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import jinja2
 import pytest
 
+from include.etl.partitions import parse_partition_date
 from mlops.factories.etl import PARTITION_DATE
-from mlops.operators.etl import PartitionDateError, partition_day
 
 
 def render(params: dict[str, object], interval_start: datetime | None) -> str:
@@ -21,11 +21,11 @@ def test_scheduled_and_backfill_runs_use_the_data_interval() -> None:
 
 def test_manual_runs_use_the_param_even_without_a_data_interval() -> None:
     assert render({"partition_date": "2013-02-20"}, None) == "2013-02-20"
-    assert partition_day(render({"partition_date": "2013-02-20"}, None)) == date(2013, 2, 20)
+    assert parse_partition_date(render({"partition_date": "2013-02-20"}, None)) == date(2013, 2, 20)
 
 
-def test_a_manual_run_without_a_date_fails_clearly_and_is_not_retried() -> None:
-    with pytest.raises(PartitionDateError, match="must set the 'partition_date' parameter"):
-        partition_day(render({"partition_date": None}, None))
-    with pytest.raises(PartitionDateError, match="not an ISO date"):
-        partition_day("yesterday")
+def test_a_manual_run_without_a_date_fails_clearly() -> None:
+    with pytest.raises(ValueError, match="must set the 'partition_date' parameter"):
+        parse_partition_date(render({"partition_date": None}, None))
+    with pytest.raises(ValueError, match="not an ISO date"):
+        parse_partition_date("yesterday")

@@ -1,7 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from include.training.gate import METRIC_DIRECTIONS, GateConfig, HoldoutData, ModelScore, evaluate_gate
+from include.common.metrics import METRIC_DIRECTIONS, GateConfig
+from include.training.gate import HoldoutData, ModelScore, evaluate_gate
 from include.training.modeling import score
 
 CONFIG = GateConfig(primary_metric="roc_auc", minimums={"roc_auc": 0.65}, maximums={"brier": 0.2},

@@ -7,12 +7,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from include.common.metrics import GateConfig
 from include.common.usecase import load_usecase
-from include.training.gate import GateConfig, GateDecision, HoldoutData, ModelScore, evaluate_gate
+from include.training.gate import GateDecision, HoldoutData, ModelScore, evaluate_gate
 from include.training.service import PinnedData, TrainingInputError, run_settings_for
 from include.training.tracking import LakeFSDatasetSource, flat_metrics
 from mlops.factories.training import build_training_dag, choose_branch
-from mlops.operators.training import from_backfill, triggering_events
+from mlops.operators.base import from_backfill, triggering_events
 
 PINNED = PinnedData.from_dict({"repository": "flights", "commit_id": "c", "reference": "main",
                                "window_start": "2013-02-01", "window_end": "2013-03-28", "days": 56})

@@ -10,12 +10,12 @@ from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 from include.common.usecase import MODEL_FAMILIES, UseCase
 from mlops.assets import challenger_asset, curated_asset
 from mlops.notifications.failure import failure_notifier
+from mlops.operators.base import as_bool
 from mlops.operators.training import (
     EvaluateModelOperator,
     EvaluationGateOperator,
     PinTrainingDataOperator,
     TrainModelOperator,
-    as_bool,
 )
 
 

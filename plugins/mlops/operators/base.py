@@ -1,4 +1,5 @@
-"""What every stage's operators share: the use case they act for, and how they skip."""
+"""What every stage's operators share: the use case they act for, how they skip, how they read
+templated parameters and the asset events that triggered their run."""
 
 from __future__ import annotations
 
@@ -37,3 +38,35 @@ class UseCaseOperator(BaseOperator):
         """Skip this task (and what depends on it), saying why in the task log."""
         self.log.warning("skipping: %s", reason)
         raise AirflowSkipException(reason)
+
+    def live_asset_events(self, context: Any, consequence: str) -> list[Any]:
+        """The asset events behind this run, oldest first; skips when every one comes from a backfill
+        (a history load must not start one downstream run per day)."""
+        events = triggering_events(context)
+        if events and all(from_backfill(event) for event in events):
+            self.skip(f"all {len(events)} triggering asset events come from backfills: {consequence}")
+        return events
+
+
+def optional_text(value: Any) -> str | None:
+    """A rendered template's value, where an empty parameter renders as ``""`` or ``"None"``."""
+    text = "" if value is None else str(value).strip()
+    return None if text in ("", "None") else text
+
+
+def as_bool(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def triggering_events(context: Any) -> list[Any]:
+    """Every asset event behind an asset-triggered run (there may be several per run), oldest first."""
+    accessor = context.get("triggering_asset_events") or {}
+    events = [event for asset_events in accessor.values() for event in asset_events]
+    return sorted(events, key=lambda event: event.timestamp)
+
+
+def from_backfill(event: Any) -> bool:
+    from include.common.metadata import AssetExtra
+
+    extra = event.extra or {}
+    return extra.get(AssetExtra.RUN_TYPE) == "backfill" or str(event.source_run_id or "").startswith("backfill__")

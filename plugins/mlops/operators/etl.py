@@ -37,26 +37,6 @@ class PartitionDateError(InputError):
     """The run names no valid partition date (never retried)."""
 
 
-def partition_day(value: str) -> date:
-    if not value or value == "None":
-        raise PartitionDateError("no partition date: a manual run must set the 'partition_date' parameter "
-                                 "(YYYY-MM-DD) in the trigger form or in conf")
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise PartitionDateError(f"partition date {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def partition_window(usecase: UseCase, day: date) -> dict[str, str]:
-    """The partition and the source time window it covers (present for manual runs too)."""
-    from include.common.metadata import CommitKey
-    from include.etl.partitions import source_window
-
-    start, end = source_window(day, usecase.source.timezone)
-    return {CommitKey.PARTITION: day.isoformat(), CommitKey.PARTITION_START: start.isoformat(),
-            CommitKey.PARTITION_END: end.isoformat()}
-
-
 class LakeFSOperator(UseCaseOperator):
     """Shared wiring: the use case, its partition date, the run branch and the lakeFS hook.
 
@@ -75,9 +55,13 @@ class LakeFSOperator(UseCaseOperator):
     def prepare(self, context: Any) -> tuple[UseCase, date, LakeFSHook]:
         """Resolve the use case, the partition day, the run branch and the hook for this run."""
         from include.common.lineage import branch_name
+        from include.etl.partitions import parse_partition_date
 
         usecase = self.load_usecase()
-        day = partition_day(self.partition_date)
+        try:
+            day = parse_partition_date(self.partition_date)
+        except ValueError as error:
+            raise PartitionDateError(str(error)) from None
         self.branch = branch_name(f"etl-{usecase.name}-{day.isoformat()}", context["dag_run"].run_id)
         return usecase, day, self.lakefs(usecase)
 
@@ -133,7 +117,7 @@ class ValidatePartitionOperator(LakeFSOperator):
     """
 
     def execute(self, context: Any) -> dict[str, str]:
-        from include.etl.dataset import published_row_counts
+        from include.common.datasets import published_row_counts
         from include.etl.partitions import read_parquet_bytes, row_count_bounds
         from include.etl.validation import load_suite, validate_partition
 
@@ -191,11 +175,13 @@ class CommitPartitionOperator(LakeFSOperator):
 
     def execute(self, context: Any) -> str:
         from include.common.metadata import CommitKey
+        from include.etl.partitions import partition_metadata
         from mlops.run_context import metadata_from_context
 
         usecase, day, hook = self.prepare(context)
-        metadata = {**metadata_from_context(context), **self.validation_stats, **partition_window(usecase, day),
-                    CommitKey.USECASE: usecase.name, CommitKey.PARTITION_PATH: self.extract_result["path"],
+        metadata = {**metadata_from_context(context), **self.validation_stats,
+                    **partition_metadata(day, usecase.source.timezone), CommitKey.USECASE: usecase.name,
+                    CommitKey.PARTITION_PATH: self.extract_result["path"],
                     CommitKey.PARTITION_SHA256: self.extract_result["checksum"]}
         commit_id = hook.commit_once(self.branch, f"{usecase.name} partition {day}", metadata)
         self.record_link(context, hook.commit_url(commit_id))

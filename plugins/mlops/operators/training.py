@@ -1,13 +1,11 @@
-"""Operators of ``train_<use case>``: pin the data -> train, log, register -> evaluation gate,
-or (evaluate-only runs) pin the data -> score an existing version.
+"""Operators of ``train_<use case>``: pin the data, then train -> evaluation gate, or evaluate only.
 
-Each operator wires Airflow to ``include.training.service`` with clients from the hooks; its
-inputs are explicit templated arguments (the factory binds them to the run's params).
+Each wires Airflow to ``include.training.service`` with clients from the hooks; its inputs are
+explicit templated arguments (the factory binds them to the run's params).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -15,43 +13,12 @@ from typing import TYPE_CHECKING, Any
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from mlops.links import LakeFSLink, MlflowModelLink, MlflowRunLink, push_link
-from mlops.operators.base import InputError, UseCaseOperator
+from mlops.operators.base import InputError, UseCaseOperator, as_bool, optional_text
 
 if TYPE_CHECKING:
     from include.common.usecase import UseCase
     from include.training.tracking import DataRef, LoggedRun
-
-
-def optional_text(value: Any) -> str | None:
-    """A rendered template's value, where an empty parameter renders as ``""`` or ``"None"``."""
-    text = "" if value is None else str(value).strip()
-    return None if text in ("", "None") else text
-
-
-def as_bool(value: Any) -> bool:
-    return str(value).strip().lower() in ("true", "1", "yes")
-
-
-def data_ref(hook: LakeFSHook, usecase: UseCase, commit_id: str) -> DataRef:
-    """The use case's curated dataset at ``commit_id``, as MLflow records it."""
-    from include.training.tracking import DataRef
-
-    return DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
-                   hook.commit_url(commit_id))
-
-
-def triggering_events(context: Any) -> list[Any]:
-    """Every asset event behind an asset-triggered run (there may be several per run), oldest first."""
-    accessor = context.get("triggering_asset_events") or {}
-    events = [event for asset_events in accessor.values() for event in asset_events]
-    return sorted(events, key=lambda event: event.timestamp)
-
-
-def from_backfill(event: Any) -> bool:
-    from include.common.metadata import AssetExtra
-
-    extra = event.extra or {}
-    return extra.get(AssetExtra.RUN_TYPE) == "backfill" or str(event.source_run_id or "").startswith("backfill__")
+    from include.training.trainer import RunSettings
 
 
 class TrainingOperator(UseCaseOperator):
@@ -63,6 +30,22 @@ class TrainingOperator(UseCaseOperator):
 
     def mlflow(self) -> MlflowHook:
         return MlflowHook(self.mlflow_conn_id)
+
+    @staticmethod
+    def data_ref(hook: LakeFSHook, usecase: UseCase, commit_id: str) -> DataRef:
+        """The use case's curated dataset at ``commit_id``, as MLflow records it."""
+        from include.training.tracking import DataRef
+
+        return DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
+                       hook.commit_url(commit_id))
+
+    @staticmethod
+    def run_tags(context: Any) -> dict[str, str]:
+        """The task run's lineage for MLflow tags (the code version is recorded by the tracking code)."""
+        from include.common.metadata import RunKey
+        from mlops.run_context import metadata_from_context
+
+        return {key: value for key, value in metadata_from_context(context).items() if key != RunKey.CODE_VERSION}
 
     def push_mlflow_links(self, context: Any, logged: LoggedRun, ui_url: str) -> None:
         push_link(context, MlflowRunLink, logged.run_url(ui_url))
@@ -89,15 +72,12 @@ class PinTrainingDataOperator(TrainingOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from lakefs.exceptions import NotFoundException
 
+        from include.common.datasets import partition_days
         from include.common.metadata import AssetExtra
-        from include.etl.dataset import partition_days
         from include.training.service import PinnedData, TooFewDaysError, TrainingInputError, pin_window
 
         usecase = self.load_usecase()
-        events = triggering_events(context)
-        if events and all(from_backfill(event) for event in events):
-            self.skip(f"all {len(events)} triggering asset events come from backfills: no training "
-                      "(trigger one manually or wait for the weekly schedule)")
+        events = self.live_asset_events(context, "no training (trigger one manually or wait for the schedule)")
         event_commit = next((e.extra[AssetExtra.COMMIT_ID] for e in reversed(events)
                              if (e.extra or {}).get(AssetExtra.COMMIT_ID)), None)
         reference = optional_text(self.data_commit) or event_commit or "main"
@@ -140,21 +120,14 @@ class ModelRunOperator(TrainingOperator):
         self.seed = seed
         self.shuffle_labels = shuffle_labels
 
-    def settings(self, usecase: UseCase) -> Any:
-        from include.training.service import PinnedData, TrainingInputError, run_settings_for
+    def settings(self, usecase: UseCase) -> RunSettings:
+        from include.training.service import PinnedData, TrainingInputError, parse_hyperparameters, run_settings_for
 
-        text = optional_text(self.hyperparameters)
-        try:
-            hyperparameters = json.loads(text) if text else {}
-        except json.JSONDecodeError as error:
-            raise InputError(f"hyperparameters must be a JSON object, not {text!r}: {error}") from None
-        if not isinstance(hyperparameters, dict):
-            raise InputError(f"hyperparameters must be a JSON object, not {text!r}")
         seed = optional_text(self.seed)
         try:
             return run_settings_for(usecase, PinnedData.from_dict(self.pinned), family=optional_text(self.model_family),
-                                    hyperparameters=hyperparameters, seed=int(seed) if seed else None,
-                                    shuffle_labels=as_bool(self.shuffle_labels))
+                                    hyperparameters=parse_hyperparameters(optional_text(self.hyperparameters)),
+                                    seed=int(seed) if seed else None, shuffle_labels=as_bool(self.shuffle_labels))
         except TrainingInputError as error:
             raise InputError(str(error)) from None
 
@@ -173,16 +146,15 @@ class TrainModelOperator(ModelRunOperator):
         from include.common.metadata import RunKey, RunKind, TagKey
         from include.training.service import read_window, train_and_log
         from include.training.tracking import fail_unfinished_runs, find_finished_run
-        from mlops.run_context import metadata_from_context
 
         usecase = self.load_usecase()
         settings = self.settings(usecase)
         mlflow = self.mlflow()
         client = mlflow.get_conn()
-        tags = {key: value for key, value in metadata_from_context(context).items() if key != RunKey.CODE_VERSION}
+        tags = self.run_tags(context)
         identity = {RunKey.RUN_ID: tags[RunKey.RUN_ID], RunKey.TASK_ID: tags[RunKey.TASK_ID]}
         hook = self.lakefs(usecase)
-        data = data_ref(hook, usecase, self.pinned["commit_id"])
+        data = self.data_ref(hook, usecase, self.pinned["commit_id"])
         logged = find_finished_run(client, usecase, {**identity, TagKey.KIND: RunKind.TRAINING})
         if logged is not None and logged.model_version:
             self.log.info("this task already logged run %s (version %s): reusing it", logged.run_id,
@@ -214,20 +186,17 @@ class EvaluateModelOperator(ModelRunOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.common.lineage import code_version
-        from include.common.metadata import RunKey
         from include.training.service import TrainingInputError, evaluate_version
-        from mlops.run_context import metadata_from_context
 
         usecase = self.load_usecase()
         settings = self.settings(usecase)
         mlflow = self.mlflow()
         hook = self.lakefs(usecase)
-        tags = {key: value for key, value in metadata_from_context(context).items() if key != RunKey.CODE_VERSION}
         try:
             logged, evaluation = evaluate_version(mlflow.get_conn(), hook.repository(), usecase, settings,
                                                   optional_text(self.model_version),
-                                                  data_ref(hook, usecase, self.pinned["commit_id"]), tags,
-                                                  code_version())
+                                                  self.data_ref(hook, usecase, self.pinned["commit_id"]),
+                                                  self.run_tags(context), code_version())
         except TrainingInputError as error:
             raise InputError(f"evaluate only: {error}") from None
         push_link(context, MlflowRunLink, logged.run_url(mlflow.ui_url))

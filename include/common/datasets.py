@@ -1,4 +1,5 @@
-"""The curated dataset of a use case on lakeFS: one Parquet object per partition day under
+"""The curated dataset of a use case on lakeFS, the contract between the ETL that publishes it and
+the stages that read it: one Parquet object per partition day under
 ``curated/<name>/<partition column>=<day>/``, read at a pinned reference.
 
 Functions take the lakeFS SDK's ``Repository`` (from ``LakeFSHook.repository()``), so the same

@@ -8,11 +8,19 @@ pyarrow, Great Expectations and the lakeFS SDK costs several seconds per task ot
 
 Enable with ``AIRFLOW__CORE__EXECUTOR=mlops.executors.warm_local.WarmLocalExecutor``; choose the
 modules with ``MLOPS_WORKER_PRELOAD`` (comma-separated; empty disables preloading).
+
+This relies on private LocalExecutor internals: ``_spawn_worker`` starting a
+``multiprocessing.Process`` on ``local_executor._run_worker`` with the keyword arguments of
+``WORKER_KWARGS``, read from the attributes in ``WORKER_ATTRIBUTES``. ``internals_mismatch``
+checks them; when they differ (another Airflow version), the executor logs a warning once and
+spawns workers exactly as the plain LocalExecutor does (no preload, every task still runs).
+``tests/unit/plugins/mlops/executors/test_warm_local.py`` fails loudly on such a change.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import multiprocessing
 import os
@@ -22,7 +30,36 @@ from airflow.executors import local_executor
 from airflow.executors.local_executor import LocalExecutor
 
 DEFAULT_PRELOAD = "pandas,pyarrow.parquet,great_expectations,lakefs,psycopg2,airflow.providers.postgres.hooks.postgres"
+# _run_worker keyword -> the LocalExecutor attribute LocalExecutor._spawn_worker passes for it
+WORKER_KWARGS = {"logger_name": "log", "input": "activity_queue", "output": "result_queue",
+                 "unread_messages": "_unread_messages", "team_conf": "conf"}
+WORKER_ATTRIBUTES = (*WORKER_KWARGS.values(), "workers")
 log = logging.getLogger(__name__)
+
+
+def internals_mismatch(executor: object | None = None) -> str | None:
+    """What differs from the LocalExecutor internals this module relies on; None when all match.
+
+    Checks ``local_executor._run_worker``'s parameters, that ``LocalExecutor._spawn_worker`` still
+    takes no argument and targets ``_run_worker``, and (given a started executor) the attributes read.
+    """
+    run_worker = getattr(local_executor, "_run_worker", None)
+    if not callable(run_worker):
+        return "airflow.executors.local_executor._run_worker is gone"
+    parameters = list(inspect.signature(run_worker).parameters)
+    if parameters != list(WORKER_KWARGS):
+        return f"local_executor._run_worker takes {parameters}, expected {list(WORKER_KWARGS)}"
+    spawn = getattr(LocalExecutor, "_spawn_worker", None)
+    if not callable(spawn):
+        return "LocalExecutor._spawn_worker is gone"
+    if list(inspect.signature(spawn).parameters) != ["self"]:
+        return f"LocalExecutor._spawn_worker{inspect.signature(spawn)} takes arguments"
+    if "_run_worker" not in spawn.__code__.co_names:
+        return "LocalExecutor._spawn_worker no longer starts local_executor._run_worker"
+    missing = [name for name in WORKER_ATTRIBUTES if executor is not None and not hasattr(executor, name)]
+    if missing:
+        return f"LocalExecutor has no attribute {missing} after start()"
+    return None
 
 
 def preload(modules: str) -> list[str]:
@@ -46,12 +83,20 @@ def run_warm_worker(**kwargs: Any) -> None:
 class WarmLocalExecutor(LocalExecutor):
     """A LocalExecutor with preloaded workers (see the module docstring)."""
 
+    _fallback_reason: str | None = None
+
     def _spawn_worker(self) -> None:
-        process = multiprocessing.Process(
-            target=run_warm_worker,
-            kwargs={"logger_name": self.log.name, "input": self.activity_queue, "output": self.result_queue,
-                    "unread_messages": self._unread_messages, "team_conf": self.conf},
-        )
+        if self._fallback_reason is None:
+            self._fallback_reason = internals_mismatch(self) or ""
+            if self._fallback_reason:
+                log.warning("WarmLocalExecutor: %s; falling back to the plain LocalExecutor "
+                            "(workers are not preloaded, tasks run as usual)", self._fallback_reason)
+        if self._fallback_reason:
+            super()._spawn_worker()  # type: ignore[no-untyped-call]
+            return
+        kwargs = {name: getattr(self, attribute) for name, attribute in WORKER_KWARGS.items()}
+        kwargs["logger_name"] = self.log.name
+        process = multiprocessing.Process(target=run_warm_worker, kwargs=kwargs)
         process.start()
         if process.pid is not None:
             self.workers[process.pid] = process

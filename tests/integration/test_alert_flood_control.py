@@ -4,7 +4,7 @@ Two worker processes (spawned, sharing nothing but the database) fire failure al
 DAG at the same moment through the real ``FailureAlertNotifier``: exactly ``burst`` reach the real
 SMTP server and webhook recorder, the rest are counted in the ``mlops`` PostgreSQL database, and the
 first alert after the window reports how many were held back. Connections and the Variable
-``mlops_alerts`` come from ``airflow_settings.yaml``, as in the stack.
+``mlops_alerts`` come from ``airflow_settings.yaml``, as in the stack's tasks.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 
 import psycopg2
 import pytest
+import yaml
 
 from include.common.alerting import FLOOD_TABLE
-from scripts.airflow_settings import load_settings
-from scripts.stack import REPO_ROOT, StackConfig, stack_variables
-from tests.conftest import received_alerts
+from scripts.stack import StackConfig
+from tests.conftest import REPO_ROOT, received_alerts
 
 BURST = 3
 WINDOW = 15.0  # seconds: long enough for the storm, short enough to wait out
@@ -57,16 +57,15 @@ def worker(worker_id: int, dag_id: str, count: int, barrier: Any, times: Any) ->
 
 
 @pytest.fixture()
-def alert_env(stack: StackConfig, stack_connections: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The stack's alert connections and Variable, as a worker outside Airflow reads them (env backends)."""
-    settings = load_settings(REPO_ROOT / "airflow_settings.yaml", stack_variables(stack))
-    for conn in settings.connections:
-        if conn["connection_id"] in ("smtp_default", "slack_alerts"):
-            fields = {k: v for k, v in conn.items() if k != "connection_id"}
-            fields["extra"] = json.loads(fields.get("extra") or "{}")
-            monkeypatch.setenv(f"AIRFLOW_CONN_{conn['connection_id'].upper()}", json.dumps(fields))
-    variables = {v["key"]: v["value"] for v in settings.variables}
-    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_ALERTS", variables["mlops_alerts"])
+def alert_env(stack_connections: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """What a worker outside Airflow reads: the stack's connections (``smtp_default``, ``slack_alerts``,
+    ``mlops_state`` as ``AIRFLOW_CONN_*``) and the Variable ``mlops_alerts`` of airflow_settings.yaml,
+    with the limits of this test as ``MLOPS_ALERT_*`` overrides."""
+    missing = [c for c in ("SMTP_DEFAULT", "SLACK_ALERTS", "MLOPS_STATE") if f"AIRFLOW_CONN_{c}" not in os.environ]
+    assert not missing, f"stack_connections gives no AIRFLOW_CONN_ for {missing}"
+    document = yaml.safe_load((REPO_ROOT / "airflow_settings.yaml").read_text())
+    [value] = [v["variable_value"] for v in document["airflow"]["variables"] if v["variable_name"] == "mlops_alerts"]
+    monkeypatch.setenv("AIRFLOW_VAR_MLOPS_ALERTS", json.dumps(value))
     for key in [k for k in os.environ if k.startswith("MLOPS_ALERT_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("MLOPS_ALERT_BURST", str(BURST))

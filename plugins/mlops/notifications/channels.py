@@ -62,8 +62,8 @@ def chat_text(subject_template: str, body_template: str) -> str:
 class EmailAndChatNotifier(BaseNotifier):
     """Render ``subject``/``body`` with the task context and send them by email and webhook."""
 
-    subject_template: ClassVar[str] = "{{ message.subject }}"
-    body_template: ClassVar[str] = "{{ message.text }}"
+    subject_template: ClassVar[str]  # subclasses declare their templates; arguments override them
+    body_template: ClassVar[str]
 
     def __init__(self, *, subject: str | None = None, body: str | None = None, recipients: str | None = None,
                  from_email: str | None = None, smtp_conn_id: str | None = None,
@@ -126,13 +126,3 @@ class EmailAndChatNotifier(BaseNotifier):
     def notify(self, context: Any) -> None:
         self.send(context)
 
-
-class PlainMessageNotifier(EmailAndChatNotifier):
-    """Send an already-written subject and text (no task context needed)."""
-
-    def __init__(self, subject: str, text: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.message = {"subject": subject, "text": text}
-
-    def template_variables(self, context: Mapping[str, Any], settings: AlertSettings) -> dict[str, Any] | None:
-        return {"message": self.message}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from include.common.alerting import AlertSettings, FailureAlert
-from mlops.notifications.channels import EmailAndChatNotifier, PlainMessageNotifier
+from mlops.notifications.channels import EmailAndChatNotifier
 
 FAILURE_SUBJECT = ("[Airflow] {{ alert.dag_id }}.{{ alert.task_id }} failed "
                    "({{ alert.logical_date or 'manual run' }}): {{ alert.error_summary }}")
@@ -68,8 +68,3 @@ def failure_notifier(**kwargs: Any) -> FailureAlertNotifier:
     """The ``on_failure_callback`` of every task (arguments override configuration)."""
     return FailureAlertNotifier(**kwargs)
 
-
-def send_alert(subject: str, text: str, **settings: Any) -> None:
-    """Deprecated: send a written message. Kept only until ``EvaluationGateOperator`` calls
-    ``mlops.notifications.gate.notify_gate_rejection``; then delete it."""
-    PlainMessageNotifier(subject, text, **settings).send({})

@@ -8,8 +8,7 @@ import json
 import pytest
 
 from include.common.alerting import FloodDecision
-from mlops.notifications import failure
-from mlops.notifications.failure import FailureAlertNotifier, failure_notifier, send_alert
+from mlops.notifications.failure import FailureAlertNotifier, failure_notifier
 from tests.unit.plugins.mlops.notifications.conftest import Outbox, task_context
 
 ERROR = ValueError("flights partition failed validation\n  - expect_values_between(distance) <b>3 rows</b>")
@@ -122,12 +121,11 @@ def test_bad_configuration_is_logged_and_the_alert_still_goes(
     assert "MLOPS_ALERT_BURST='lots' ignored" in caplog.text and "mlops_alerts is not a JSON object" in caplog.text
 
 
-def test_legacy_send_alert_sends_written_text(outbox: Outbox) -> None:
-    send_alert("[Airflow] subject", "line 1\nline <2>")
-    assert outbox.mails[0]["subject"] == "[Airflow] subject"
-    assert outbox.mails[0]["html_content"] == "<pre>line 1\nline &lt;2&gt;</pre>"
-    assert outbox.webhooks[0]["text"] == "*[Airflow] subject*\n```line 1\nline <2>```"
-
-
-def test_module_reads_no_configuration_at_import() -> None:
-    assert not hasattr(failure, "DEFAULT_RECIPIENTS")  # recipients are configuration, not a constant
+def test_configuration_is_read_when_alerting_not_when_parsing(
+        outbox: Outbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = []
+    monkeypatch.setattr("mlops.notifications.channels.read_variable", lambda: reads.append(1))
+    notifier = failure_notifier()  # what a DAG file does at parse time
+    assert reads == []
+    notifier(task_context(error=ERROR))
+    assert reads == [1] and len(outbox.mails) == 1

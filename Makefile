@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -11,14 +11,20 @@ help: ## List the targets
 setup: ## Install PostgreSQL, the virtualenv and lakeFS (skips what is there)
 	@bash scripts/setup.sh
 
-up: setup ## Start PostgreSQL, lakeFS, MLflow and Airflow; print the URLs and logins
+up: setup ## Start PostgreSQL, lakeFS, MLflow, alert sink, Airflow under supervisord (running ones kept); print URLs
 	@$(PY) scripts/stack.py up
 
-down: ## Stop every process of the stack (checked)
+down: ## Stop everything through supervisord, then check no process or port of the stack is left
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py down; else echo "nothing to stop (no .venv)"; fi
 
-status: ## Health of each server
+status: ## supervisord's state of each server plus its health check
 	@$(PY) scripts/stack.py status
+
+logs: ## A server's log: make logs SERVER=<program> [N=100] [FOLLOW=1]
+	@$(PY) scripts/stack.py logs $(SERVER) -n $(or $(N),100) $(if $(FOLLOW),-f)
+
+restart: ## Restart one server through supervisord and wait for its health: make restart SERVER=<program>
+	@$(PY) scripts/stack.py restart $(SERVER)
 
 env: ## Print export lines for lakeFS, MLflow, Airflow clients: eval "$$(make -s env)"
 	@bash scripts/setup.sh

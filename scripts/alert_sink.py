@@ -2,7 +2,8 @@
 
 Every received email and webhook call is appended as one JSON line to ``<dir>/mail.jsonl`` or
 ``<dir>/webhook.jsonl``, so people and tests can see the alerts the platform sent.
-Usage: ``python scripts/alert_sink.py --dir D --smtp-port P --webhook-port Q`` (binds 127.0.0.1).
+Usage: ``python scripts/alert_sink.py --dir D --smtp-port P --webhook-port Q [--host H]`` (binds
+127.0.0.1 unless told otherwise: docker-compose gives ``--host 0.0.0.0`` inside its network).
 """
 
 from __future__ import annotations
@@ -79,13 +80,14 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--smtp-port", type=int, required=True)
     parser.add_argument("--webhook-port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
-    smtp = Controller(MailRecorder(args.dir / "mail.jsonl"), hostname="127.0.0.1", port=args.smtp_port)
+    smtp = Controller(MailRecorder(args.dir / "mail.jsonl"), hostname=args.host, port=args.smtp_port)
     smtp.start()
-    http = ThreadingHTTPServer(("127.0.0.1", args.webhook_port), webhook_handler(args.dir / "webhook.jsonl"))
+    http = ThreadingHTTPServer((args.host, args.webhook_port), webhook_handler(args.dir / "webhook.jsonl"))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=http.shutdown).start())
-    print(f"alert sink: SMTP 127.0.0.1:{args.smtp_port}, webhook http://127.0.0.1:{args.webhook_port}", flush=True)
+    print(f"alert sink: SMTP {args.host}:{args.smtp_port}, webhook http://{args.host}:{args.webhook_port}", flush=True)
     try:
         http.serve_forever()
     finally:

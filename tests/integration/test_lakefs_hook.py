@@ -44,7 +44,7 @@ def test_deleting_a_missing_branch_is_not_an_error(hook: LakeFSHook) -> None:
 
 
 def test_bad_credentials_are_reported_not_raised(stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_LAKEFS_BAD", f'{{"conn_type": "http", "host": "{stack.lakefs_endpoint}", '
+    monkeypatch.setenv("AIRFLOW_CONN_LAKEFS_BAD", f'{{"conn_type": "lakefs", "host": "{stack.lakefs_endpoint}", '
                        '"login": "AKIAWRONGKEY", "password": "wrong", "extra": {"repository": "flights"}}')
     ok, message = LakeFSHook("lakefs_bad").test_connection()
     assert not ok and stack.lakefs_endpoint in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -41,7 +42,8 @@ def secured_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [str(Path(sys.executable).parent / "mlflow"), "server", "--app-name", "basic-auth", "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1", "--backend-store-uri", f"sqlite:///{home}/mlflow.db",
          "--serve-artifacts", "--artifacts-destination", str(home / "artifacts")],
-        env={**os.environ, "MLFLOW_AUTH_CONFIG_PATH": str(config), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        env={**os.environ, "MLFLOW_AUTH_CONFIG_PATH": str(config), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+             "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(32)},  # CSRF key of the auth app
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -53,13 +55,22 @@ def secured_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(1)
         yield url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+        stop_group(server)
         log.close()
+
+
+def stop_group(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group, then SIGKILL what is left after 30 s."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def server_ready(url: str) -> bool:

@@ -23,13 +23,16 @@ def dagbag():  # type: ignore[no-untyped-def]
     return DagBag(dag_folder=str(DAGS_FOLDER))
 
 
-def test_dag_files_exist() -> None:
-    assert DAG_FILES, f"no DAG files in {DAGS_FOLDER}"
+def test_every_use_case_gets_its_dags_and_nothing_else_loads(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from include.common.usecase import load_usecases
 
-
-def test_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
+    usecases = load_usecases()
+    expected = {"stack_smoke", *(f"etl_{u.name}" for u in usecases),
+                *(f"train_{u.name}" for u in usecases if u.training is not None)}
+    assert {"etl_flights", "train_flights", "etl_hotels", "train_hotels"} <= expected
     assert dagbag.import_errors == {}
-    assert dagbag.dags, "the DagBag found no DAGs"
+    assert set(dagbag.dag_ids) == expected
+    assert {Path(dag.fileloc).name for dag in dagbag.dags.values()} == {p.name for p in DAG_FILES}
 
 
 def test_every_dag_has_owner_tags_docs_and_retries(dagbag) -> None:  # type: ignore[no-untyped-def]

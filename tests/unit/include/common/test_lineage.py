@@ -6,7 +6,8 @@ from include.common.lineage import branch_name, code_version, run_metadata
 def test_branch_name_replaces_characters_lakefs_rejects() -> None:
     name = branch_name("etl", "manual__2026-11-27T15:50:11.214579+00:00")
     assert name == "etl-manual__2026-11-27T15-50-11-214579-00-00"
-    assert re.fullmatch(r"\w[-\w]*", name)
+    for run_id in ("asset_triggered__2026-11-27T15:50:11+00:00_a1b2", "manual__ümlaut run/../x", "--x--"):
+        assert re.fullmatch(r"[A-Za-z0-9_][-A-Za-z0-9_]*", branch_name("etl", run_id)), run_id
 
 
 def test_branch_name_is_bounded_and_never_ends_with_a_dash() -> None:

@@ -2,8 +2,33 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 
-from include.etl.partitions import checksum, read_parquet_bytes, row_count_bounds, source_window, to_parquet_bytes
+from include.etl.partitions import (
+    checksum,
+    parse_partition_date,
+    partition_metadata,
+    read_parquet_bytes,
+    row_count_bounds,
+    source_window,
+    to_parquet_bytes,
+)
+
+
+def test_partition_date_is_the_iso_day_of_a_date_or_timestamp() -> None:
+    assert parse_partition_date("2013-02-20") == date(2013, 2, 20)
+    assert parse_partition_date("2013-02-20T00:00:00+00:00") == date(2013, 2, 20)
+    for missing in (None, "", "None"):
+        with pytest.raises(ValueError, match="must set the 'partition_date' parameter"):
+            parse_partition_date(missing)
+    with pytest.raises(ValueError, match="not an ISO date"):
+        parse_partition_date("yesterday")
+
+
+def test_partition_metadata_names_the_day_and_its_source_window() -> None:
+    assert partition_metadata(date(2013, 3, 10), "America/New_York") == {
+        "partition": "2013-03-10", "partition_start": "2013-03-10T00:00:00-05:00",
+        "partition_end": "2013-03-11T00:00:00-04:00"}
 
 
 def test_source_window_is_local_midnight_to_midnight_across_dst() -> None:

@@ -4,9 +4,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from include.common.usecase import UseCaseError, load_usecase, load_usecase_file, load_usecases, replay_shift
+from include.common.usecase import (
+    USECASES_DIR,
+    UseCaseError,
+    load_usecase,
+    load_usecase_file,
+    load_usecases,
+    replay_shift,
+)
 
-SHIPPED = Path(__file__).resolve().parents[2] / "include" / "usecases"
+SHIPPED = USECASES_DIR
 
 
 def test_shipped_use_cases_load() -> None:

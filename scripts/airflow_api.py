@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import date, datetime
+from datetime import time as clock_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -70,9 +73,12 @@ class AirflowApi:
         return self.call("GET", path, params={"deserialize": True})["value"]
 
     def backfill(self, dag_id: str, first_day: str, last_day: str, max_active_runs: int = 8,
-                 reprocess_behavior: str = "none") -> int:
-        """Create a backfill for the data intervals starting ``first_day`` .. ``last_day``; return its id."""
-        body = {"dag_id": dag_id, "from_date": f"{first_day}T00:00:00Z", "to_date": f"{last_day}T00:00:00Z",
+                 reprocess_behavior: str = "none", timezone: str = "UTC") -> int:
+        """Create a backfill for the data intervals starting ``first_day`` .. ``last_day`` at local midnight in
+        ``timezone`` (the DAG's timetable zone: an ETL DAG's is its source's); return its id."""
+        start, end = (datetime.combine(date.fromisoformat(day), clock_time(), ZoneInfo(timezone)).isoformat()
+                      for day in (first_day, last_day))
+        body = {"dag_id": dag_id, "from_date": start, "to_date": end,
                 "run_backwards": False, "dag_run_conf": {}, "reprocess_behavior": reprocess_behavior,
                 "max_active_runs": max_active_runs}
         return int(self.call("POST", "/backfills", json=body)["id"])

@@ -46,7 +46,10 @@ def load_history(api: AirflowApi, cfg: StackConfig) -> int:
     api.wait_for_dag(ETL_DAG)
     api.unpause(ETL_DAG)
     started = time.monotonic()
-    backfill_id = api.backfill(ETL_DAG, DEMO_FIRST_DAY, DEMO_LAST_DAY)
+    from include.common.usecase import load_usecase
+
+    timezone = load_usecase(ETL_DAG.removeprefix("etl_")).source.timezone  # the ETL's timetable runs in it
+    backfill_id = api.backfill(ETL_DAG, DEMO_FIRST_DAY, DEMO_LAST_DAY, timezone=timezone)
     print(f"\nBackfilling {ETL_DAG} {DEMO_FIRST_DAY} .. {DEMO_LAST_DAY} (backfill {backfill_id}); "
           f"watch it at {cfg.airflow_url}/dags/{ETL_DAG}")
     api.wait_for_backfill(backfill_id, timeout=3600)

@@ -1,6 +1,7 @@
 """The curated dataset of a use case on lakeFS, the contract between the ETL that publishes it and
-the stages that read it: one Parquet object per partition day under
-``curated/<name>/<partition column>=<day>/``, read at a pinned reference.
+the stages that read it: one Parquet object per partition under
+``curated/<name>/<partition column>=<partition start>/`` (a day, a week's Monday or a month's first
+day; see ``include.common.partitioning``), read at a pinned reference.
 
 Functions take the lakeFS SDK's ``Repository`` (from ``LakeFSHook.repository()``), so the same
 code serves operators, scripts and benchmarks.
@@ -28,14 +29,14 @@ def read_object(repository: Repository, ref: str, path: str) -> bytes:
 
 
 def partition_days(repository: Repository, ref: str, usecase: UseCase) -> list[date]:
-    """Days that have a partition folder at ``ref``, sorted."""
+    """Starts of the partitions that have a folder at ``ref``, sorted."""
     marker = f"{usecase.dataset_prefix}/{usecase.partition_column}="
     folders = repository.ref(ref).objects(prefix=marker, delimiter="/")
     return sorted(date.fromisoformat(obj.path.removeprefix(marker).rstrip("/")) for obj in folders)
 
 
 def read_days(repository: Repository, ref: str, usecase: UseCase, first: date, last: date) -> pd.DataFrame:
-    """The partitions from ``first`` to ``last`` (inclusive) as they are at ``ref``, as one frame."""
+    """The partitions starting from ``first`` to ``last`` (inclusive) as they are at ``ref``, as one frame."""
     days = [day for day in partition_days(repository, ref, usecase) if first <= day <= last]
     if not days:
         raise ValueError(f"{usecase.name}: no curated partitions from {first} to {last} at lakeFS "
@@ -46,7 +47,8 @@ def read_days(repository: Repository, ref: str, usecase: UseCase, first: date, l
 
 def published_row_counts(repository: Repository, usecase: UseCase, count: int, exclude: date | None = None,
                          branch: str = "main", depth: int = 500) -> list[int]:
-    """Row counts of the most recent distinct partitions published on ``branch`` (from merge metadata)."""
+    """Row counts of the most recent distinct partitions of the use case's width published on ``branch``
+    (from merge metadata; merges without a width are daily ones)."""
     excluded = exclude.isoformat() if exclude is not None else None
     seen: dict[str, int] = {}
     for commit in repository.branch(branch).log(max_amount=depth):
@@ -54,6 +56,8 @@ def published_row_counts(repository: Repository, usecase: UseCase, count: int, e
         partition = meta.get(CommitKey.PARTITION)
         if meta.get(CommitKey.USECASE) != usecase.name or CommitKey.SOURCE_COMMIT not in meta or not partition:
             continue
+        if meta.get(CommitKey.PARTITION_WIDTH, "day") != usecase.partition_width:
+            continue  # published before the use case changed its width: another size of partition
         if partition != excluded and partition not in seen and CommitKey.ROW_COUNT in meta:
             seen[partition] = int(meta[CommitKey.ROW_COUNT])
         if len(seen) >= count:

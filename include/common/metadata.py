@@ -26,7 +26,8 @@ class CommitKey:
     """lakeFS commit metadata written by the ETL (besides ``RunKey``)."""
 
     USECASE: Final = "mlops_usecase"
-    PARTITION: Final = "partition"
+    PARTITION: Final = "partition"  # the partition's start date, which names it
+    PARTITION_WIDTH: Final = "partition_width"  # day, week or month
     PARTITION_START: Final = "partition_start"
     PARTITION_END: Final = "partition_end"
     PARTITION_PATH: Final = "partition_path"

@@ -20,6 +20,13 @@ from pydantic import Field, ValidationError, model_validator
 
 from include.common.config import Strict
 from include.common.metrics import GateConfig
+from include.common.partitioning import (
+    DEFAULT_SCHEDULES,
+    PartitionWidth,
+    partition_start,
+    require_partition_start,
+    schedule_problem,
+)
 
 USECASES_DIR = Path(__file__).resolve().parents[1] / "usecases"
 EXTRA_DIRS_ENV = "MLOPS_EXTRA_USECASE_DIRS"  # os.pathsep-separated folders, e.g. test fixtures
@@ -34,7 +41,8 @@ class UseCaseError(ValueError):
 
 class SourceConfig(Strict):
     connection_id: str = "source_db"
-    timezone: str = Field("UTC", description="day boundaries of a partition, in the source's time zone")
+    timezone: str = Field("UTC", description="partition boundaries (local midnights) and the ETL's schedule are "
+                                             "in the source's time zone")
     queries: dict[str, str] = Field(
         min_length=1, description="name -> SQL bounded by %(start)s and %(end)s (timestamptz)")
 
@@ -77,9 +85,11 @@ class TrainingConfig(Strict):
 
     schedule: str = Field("0 3 * * 1", description="cron of scheduled trainings (default: Mondays 03:00 UTC)")
     registered_model: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,60}$")
-    window_days: int = Field(56, ge=2, description="trailing days of curated data a training reads")
-    holdout_days: int = Field(7, ge=1, description="most recent days held out for evaluation")
-    min_train_days: int = Field(14, ge=1, description="fewer training days than this: no training")
+    # Windows count partitions of the use case's partition_width (days for a daily use case, weeks
+    # for a weekly one, months for a monthly one); the names keep "days" from the daily use cases.
+    window_days: int = Field(56, ge=2, description="trailing partitions of curated data a training reads")
+    holdout_days: int = Field(7, ge=1, description="most recent partitions held out for evaluation")
+    min_train_days: int = Field(14, ge=1, description="fewer training partitions than this: no training")
     family: ModelFamily = "hist_gradient_boosting"
     hyperparameters: dict[ModelFamily, dict[str, Any]] = Field(
         {}, description="default hyperparameters per model family (a run's parameters override them)")
@@ -102,7 +112,9 @@ class UseCase(Strict):
     owner: str
     task: Literal["binary_classification", "regression"]
     lakefs_repository: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$")
-    schedule: str = "@daily"
+    partition_width: PartitionWidth = Field(
+        "day", description="day, week (Monday to Sunday) or month: one ETL run loads one partition")
+    schedule: str = Field(description="cron or preset of the ETL; default: the one partition_width implies")
     max_active_runs: int = Field(8, ge=1)
     clock: ClockConfig
     source: SourceConfig
@@ -116,6 +128,22 @@ class UseCase(Strict):
     training: TrainingConfig | None = None
     folder: Path = Field(exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def default_schedule(cls, raw: Any) -> Any:
+        """No schedule given: the one that runs once per partition of the declared width."""
+        if isinstance(raw, dict) and raw.get("schedule") is None:
+            width = raw.get("partition_width", "day")
+            return {**raw, "schedule": DEFAULT_SCHEDULES.get(width, DEFAULT_SCHEDULES["day"])}
+        return raw
+
+    @model_validator(mode="after")
+    def schedule_fits_width(self) -> UseCase:
+        problem = schedule_problem(self.schedule, self.partition_width)
+        if problem:
+            raise ValueError(problem)
+        return self
+
     def require_training(self) -> TrainingConfig:
         """The ``training`` section; a use case without one cannot be trained (a configuration error)."""
         if self.training is None:
@@ -126,11 +154,14 @@ class UseCase(Strict):
     def dataset_prefix(self) -> str:
         return f"curated/{self.name}"
 
-    def partition_path(self, day: date) -> str:
-        return f"{self.dataset_prefix}/{self.partition_column}={day.isoformat()}/part-0.parquet"
+    def partition_path(self, start: date) -> str:
+        """The one object of the partition starting at ``start`` (``ValueError`` if none starts there)."""
+        start = require_partition_start(start, self.partition_width)
+        return f"{self.dataset_prefix}/{self.partition_column}={start.isoformat()}/part-0.parquet"
 
-    def validation_prefix(self, day: date) -> str:
-        return f"validation/{self.name}/{self.partition_column}={day.isoformat()}"
+    def validation_prefix(self, start: date) -> str:
+        start = require_partition_start(start, self.partition_width)
+        return f"validation/{self.name}/{self.partition_column}={start.isoformat()}"
 
     @property
     def suite_path(self) -> Path:
@@ -145,6 +176,11 @@ class UseCase(Strict):
         shift = replay_shift(self.clock.last_day, anchor or replay_anchor()) if self.clock.mode == "replay" \
             else timedelta(0)
         return self.clock.first_day + shift, self.clock.last_day + shift
+
+    def partition_range(self, anchor: date | None = None) -> tuple[date, date]:
+        """Starts of the first and the last partition that hold the source's days (see ``date_range``)."""
+        first, last = self.date_range(anchor)
+        return partition_start(first, self.partition_width), partition_start(last, self.partition_width)
 
 
 def replay_anchor() -> date:

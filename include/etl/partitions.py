@@ -5,46 +5,36 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from include.common.metadata import CommitKey
+from include.common.partitioning import PartitionWidth
+from include.etl.windows import parse_partition_date, partition_at
+
+__all__ = ["SourceUnavailableError", "checksum", "extract_frames", "parse_partition_date", "partition_metadata",
+           "read_parquet_bytes", "row_count_bounds", "source_window", "to_parquet_bytes"]
 
 
 class SourceUnavailableError(RuntimeError):
     """The source system could not be queried."""
 
 
-def parse_partition_date(value: str | None) -> date:
-    """The partition day a run names (``YYYY-MM-DD``, or a timestamp starting with it)."""
-    if not value or value == "None":
-        raise ValueError("no partition date: a manual run must set the 'partition_date' parameter "
-                         "(YYYY-MM-DD) in the trigger form or in conf")
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise ValueError(f"partition date {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def partition_metadata(day: date, timezone: str) -> dict[str, str]:
+def partition_metadata(start: date, timezone: str, width: PartitionWidth = "day") -> dict[str, str]:
     """Commit metadata naming the partition and the source time window it covers."""
-    start, end = source_window(day, timezone)
-    return {CommitKey.PARTITION: day.isoformat(), CommitKey.PARTITION_START: start.isoformat(),
-            CommitKey.PARTITION_END: end.isoformat()}
+    return partition_at(start, width, timezone).window_metadata()
 
 
-def source_window(day: date, timezone: str) -> tuple[datetime, datetime]:
-    """``[day 00:00, day+1 00:00)`` in the source's time zone, as aware datetimes."""
-    zone = ZoneInfo(timezone)
-    return (datetime.combine(day, time(), zone), datetime.combine(day + timedelta(days=1), time(), zone))
+def source_window(start: date, timezone: str, width: PartitionWidth = "day") -> tuple[datetime, datetime]:
+    """``[start 00:00, next start 00:00)`` in the source's time zone, as aware datetimes."""
+    return partition_at(start, width, timezone).window
 
 
-def extract_frames(connection: Any, queries: dict[str, str], day: date, timezone: str) -> dict[str, pd.DataFrame]:
-    """Run each bounded query for ``day`` on a DB-API ``connection`` (session in the source's zone)."""
-    start, end = source_window(day, timezone)
+def extract_frames(connection: Any, queries: dict[str, str], window: tuple[datetime, datetime],
+                   timezone: str) -> dict[str, pd.DataFrame]:
+    """Run each bounded query for ``window`` on a DB-API ``connection`` (session in the source's zone)."""
+    start, end = window
     frames: dict[str, pd.DataFrame] = {}
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('TimeZone', %s, false)", (timezone,))

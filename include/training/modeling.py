@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from include.common.partitioning import PartitionWidth, last_day, partition_start, shift
 from include.common.usecase import MODEL_FAMILIES
 
 TaskType = Literal["binary_classification", "regression"]
@@ -26,14 +27,18 @@ class Split:
     holdout_days: tuple[date, date]
 
 
-def holdout_range(window_end: date, holdout_days: int) -> tuple[date, date]:
-    """The held-out days of a training window: its last ``holdout_days`` days. The one definition
+def holdout_range(window_end: date, holdout_days: int, width: PartitionWidth = "day") -> tuple[date, date]:
+    """The held-out part of a training window: its last ``holdout_days`` **partitions** (days, weeks or
+    months, the use case's width), from the first held-out partition's start to the last day of the
+    window's last partition (``window_end`` is a day in it, normally its start). The one definition
     that the split, the gate and evaluate-only runs all use."""
-    return window_end - timedelta(days=holdout_days - 1), window_end
+    last_start = partition_start(window_end, width)
+    return shift(last_start, -(holdout_days - 1), width), last_day(last_start, width)
 
 
 def time_split(frame: pd.DataFrame, date_column: str, holdout: tuple[date, date]) -> Split:
-    """Hold out the rows of the ``holdout`` days (see ``holdout_range``); train on the days before them."""
+    """Hold out the rows whose ``date_column`` (the partition start each row carries) lies in ``holdout``
+    (see ``holdout_range``); train on the rows before it."""
     days = pd.to_datetime(frame[date_column]).dt.date
     first_held_out, last_held_out = holdout
     train = frame[days < first_held_out]

@@ -47,7 +47,7 @@ class TooFewDaysError(TrainingInputError):
 
 @dataclass(frozen=True)
 class PinnedData:
-    """The data one training run reads: a lakeFS commit and a window of partition days."""
+    """The data one training run reads: a lakeFS commit and a window of partitions (``days``: how many)."""
 
     repository: str
     commit_id: str
@@ -67,17 +67,19 @@ class PinnedData:
 
 
 def pin_window(usecase: UseCase, available: list[date], window_days: int, window_end: date | None) -> list[date]:
-    """The partition days a run trains on; ``TooFewDaysError`` when they cannot hold train + holdout."""
-    training = usecase.require_training()
+    """The partitions (their starts) a run trains on: the last ``window_days`` partitions of the use case's
+    width; ``TooFewDaysError`` when they cannot hold train + holdout (both counted in partitions too)."""
+    training, width = usecase.require_training(), usecase.partition_width
     try:
-        days = training_window(available, window_days, window_end)
+        days = training_window(available, window_days, window_end, width)
     except ValueError as error:
         raise TrainingInputError(str(error)) from None
     needed = training.holdout_days + training.min_train_days
     if len(days) < needed:
-        raise TooFewDaysError(f"{len(days)} partition days in the window ({days[0]} to {days[-1]}); training needs "
-                              f"at least {needed} ({training.min_train_days} to train + {training.holdout_days} "
-                              "held out)")
+        counted = "partition days" if width == "day" else f"{width} partitions"
+        raise TooFewDaysError(f"{len(days)} {counted} in the window ({days[0]} to {days[-1]}); training "
+                              f"needs at least {needed} ({training.min_train_days} to train + "
+                              f"{training.holdout_days} held out)")
     return days
 
 
@@ -108,7 +110,7 @@ def run_settings_for(usecase: UseCase, pinned: PinnedData, *, family: str | None
     return RunSettings(usecase=usecase.name, window_start=pinned.window_start, window_end=pinned.window_end,
                        holdout_days=training.holdout_days, family=family, hyperparameters=merged,
                        seed=training.seed if seed is None else seed, decision_threshold=training.decision_threshold,
-                       shuffle_labels=shuffle_labels)
+                       shuffle_labels=shuffle_labels, partition_width=usecase.partition_width)
 
 
 def peak_rss_mb() -> float:

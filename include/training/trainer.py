@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from include.common.metrics import Metrics, SliceMetrics
+from include.common.partitioning import PartitionWidth, partition_start, shift
 from include.common.usecase import UseCase
 from include.training.modeling import (
     Split,
@@ -45,11 +46,13 @@ class RunSettings:
     seed: int = 42
     decision_threshold: float = 0.5
     shuffle_labels: bool = False  # sanity check: a model on permuted labels must fail the gate
+    partition_width: str = "day"  # what window_start..window_end and holdout_days count (runs before widths: day)
 
     @property
     def holdout_range(self) -> tuple[date, date]:
-        """The days the time split holds out, and the only days the gate scores."""
-        return holdout_range(self.window_end, self.holdout_days)
+        """The days the time split holds out (the last ``holdout_days`` partitions), and the only days the gate
+        scores."""
+        return holdout_range(self.window_end, self.holdout_days, cast(PartitionWidth, self.partition_width))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, sort_keys=True, indent=2)
@@ -88,14 +91,17 @@ class TrainedModel:
     importance: dict[str, float]
 
 
-def training_window(available: list[date], window_days: int, end: date | None = None) -> list[date]:
-    """The partition days a run reads: the last ``window_days`` days up to ``end`` (default: the latest)."""
-    candidates = sorted(day for day in available if end is None or day <= end)
+def training_window(available: list[date], window_days: int, end: date | None = None,
+                    width: PartitionWidth = "day") -> list[date]:
+    """The partitions a run reads (their starts): those of the last ``window_days`` partition periods (days,
+    weeks or months) up to the one holding ``end`` (default: the latest partition). A missing partition
+    leaves a gap; the window does not reach further back to make up for it."""
+    candidates = sorted(start for start in available if end is None or start <= end)
     if not candidates:
         latest = f"on or before {end}" if end else "at all"
         raise ValueError(f"no curated partitions {latest}: run the ETL (a backfill) first")
-    first = candidates[-1] - timedelta(days=window_days - 1)
-    return [day for day in candidates if day >= first]
+    first = shift(partition_start(candidates[-1], width), -(window_days - 1), width)
+    return [start for start in candidates if start >= first]
 
 
 def evaluate(model: Any, holdout: pd.DataFrame, usecase: UseCase, threshold: float) -> Evaluation:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
+from include.common.partitioning import amount
 from include.common.usecase import MODEL_FAMILIES, UseCase
 from mlops.assets import challenger_asset, curated_asset
 from mlops.notifications.failure import failure_notifier
@@ -26,19 +27,23 @@ def choose_branch(evaluate_only: str) -> str:
 
 def training_doc(usecase: UseCase) -> str:
     training = usecase.require_training()
-    gate = training.gate
+    gate, width = training.gate, usecase.partition_width
     thresholds = ", ".join([*(f"{m} >= {v}" for m, v in gate.minimums.items()),
                             *(f"{m} <= {v}" for m, v in gate.maximums.items())]) or "none"
     return f"""
 ### Training `{usecase.name}` → MLflow model `{training.registered_model}`, behind an evaluation gate
 
-Runs weekly (`{training.schedule}` UTC) and when `curated_{usecase.name}` is updated by a
-non-backfill ETL run (events from backfills are ignored; `max_active_runs=1` batches events).
+Runs weekly (`{training.schedule}` UTC) and when `curated_{usecase.name}` is updated by a manual or
+scheduled ETL run (backfills announce nothing, so a history load starts no training; `max_active_runs=1`
+batches events).
+
+Windows count **partitions** of the use case's width ({width}s here): `window_days` = {training.window_days},
+holdout {training.holdout_days}, at least {training.min_train_days} to train.
 
 1. `pin_data`: resolve the data to **one lakeFS commit** (`data_commit` param, else the Asset event's
-   commit, else `main`'s head) and the last `window_days` partition days.
+   commit, else `main`'s head) and the last `window_days` {width} partitions.
 2. `train_or_evaluate`: the `evaluate_only` parameter picks the branch.
-3. `train` (pool `training`): time split (last {training.holdout_days} days held out), one scikit-learn
+3. `train` (pool `training`): time split (last {amount(width, training.holdout_days)} held out), one scikit-learn
    Pipeline, everything logged to MLflow experiment `train_{usecase.name}` (params, metrics overall and per
    slice {usecase.slices}, plots, input datasets with the lakeFS commit, model card, lineage tags), model
    registered as a new version. Or `evaluate` (evaluate-only runs): score the champion, or the version
@@ -55,14 +60,17 @@ Reproduce any run: `make reproduce RUN_ID=<mlflow run id>`.
 
 
 def training_params(usecase: UseCase) -> dict[str, Param]:
-    training = usecase.require_training()
-    fewest_days = training.holdout_days + training.min_train_days
+    training, width = usecase.require_training(), usecase.partition_width
+    fewest = training.holdout_days + training.min_train_days
     return {
-        "window_days": Param(training.window_days, type="integer", minimum=fewest_days,
-                             title="Training window (days)",
-                             description=f"Partition days read, holdout (last {training.holdout_days}) included."),
+        "window_days": Param(training.window_days, type="integer", minimum=fewest,
+                             title=f"Training window ({width} partitions)",
+                             description=f"Counts partitions, not calendar days: the last N {width}s of "
+                                         f"curated data, holdout (last {amount(width, training.holdout_days)}) "
+                                         "included."),
         "window_end": Param(None, type=["null", "string"], format="date", title="Window end",
-                            description="Last day of the window. Empty: the latest partition at the commit."),
+                            description=f"A day in the window's last {width} partition. Empty: the latest partition "
+                                        "at the commit."),
         "data_commit": Param(None, type=["null", "string"], title="lakeFS commit or branch",
                              description="Empty: the triggering Asset event's commit, else main's head."),
         "model_family": Param(training.family, type="string", enum=list(MODEL_FAMILIES), title="Model family"),

@@ -1,5 +1,5 @@
 """Operators of the write-audit-publish ETL: extract -> write on a run branch -> validate ->
-commit -> merge into ``main``.
+commit -> merge into ``main`` -> announce (the Asset event; skipped in backfills).
 
 Each operator only stores its arguments in ``__init__``; the work happens in ``execute`` with
 hooks built there, heavy libraries imported lazily, and domain logic in ``include/``. Every
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -23,6 +22,7 @@ from mlops.operators.base import InputError, UseCaseOperator
 if TYPE_CHECKING:
     from include.common.usecase import UseCase
     from include.etl.validation import ValidationReport
+    from include.etl.windows import Partition
 
 
 class PartitionValidationError(AirflowFailException):
@@ -38,39 +38,44 @@ class PartitionDateError(InputError):
 
 
 class LakeFSOperator(UseCaseOperator):
-    """Shared wiring: the use case, its partition date, the run branch and the lakeFS hook.
+    """Shared wiring: the use case, the run's partition, the run branch and the lakeFS hook.
 
-    ``partition_date`` is templated (the data interval's start, or the ``partition_date``
-    param of a manual run); the run branch is ``etl-<use case>-<date>-<run id>``.
+    The partition is the ``partition_date`` param of a manual run, else the run's data interval
+    (all three templated; ``include.etl.windows.resolve_partition`` checks them); the run branch
+    is ``etl-<use case>-<partition start>-<run id>``.
     """
 
-    template_fields: Sequence[str] = ("partition_date",)
+    template_fields: Sequence[str] = ("partition_date", "data_interval_start", "data_interval_end")
     operator_extra_links = (LakeFSLink(),)
 
-    def __init__(self, *, partition_date: str, **kwargs: Any) -> None:
+    def __init__(self, *, partition_date: str, data_interval_start: str = "", data_interval_end: str = "",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.partition_date = partition_date
+        self.data_interval_start = data_interval_start
+        self.data_interval_end = data_interval_end
         self.branch = ""
 
-    def prepare(self, context: Any) -> tuple[UseCase, date, LakeFSHook]:
-        """Resolve the use case, the partition day, the run branch and the hook for this run."""
+    def prepare(self, context: Any) -> tuple[UseCase, Partition, LakeFSHook]:
+        """Resolve the use case, the partition, the run branch and the hook for this run."""
         from include.common.lineage import branch_name
-        from include.etl.partitions import parse_partition_date
+        from include.etl.windows import resolve_partition
 
         usecase = self.load_usecase()
         try:
-            day = parse_partition_date(self.partition_date)
+            partition = resolve_partition(self.partition_date, self.data_interval_start, self.data_interval_end,
+                                          usecase.partition_width, usecase.source.timezone)
         except ValueError as error:
-            raise PartitionDateError(str(error)) from None
-        self.branch = branch_name(f"etl-{usecase.name}-{day.isoformat()}", context["dag_run"].run_id)
-        return usecase, day, self.lakefs(usecase)
+            raise PartitionDateError(f"{usecase.name}: {error}") from None
+        self.branch = branch_name(f"etl-{usecase.name}-{partition.start.isoformat()}", context["dag_run"].run_id)
+        return usecase, partition, self.lakefs(usecase)
 
     def record_link(self, context: Any, url: str) -> None:
         push_link(context, LakeFSLink, url)
 
 
 class ExtractToBranchOperator(LakeFSOperator):
-    """Extract one interval from the source, transform it, write its Parquet partition to the run branch."""
+    """Extract one partition's window from the source, transform it, write its Parquet object to the run branch."""
 
     def __init__(self, *, source_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -79,33 +84,28 @@ class ExtractToBranchOperator(LakeFSOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        from include.etl.partitions import (
-            SourceUnavailableError,
-            checksum,
-            extract_frames,
-            to_parquet_bytes,
-        )
+        from include.etl.partitions import SourceUnavailableError, checksum, extract_frames, to_parquet_bytes
 
-        usecase, day, hook = self.prepare(context)
+        usecase, partition, hook = self.prepare(context)
         conn_id = self.source_conn_id or usecase.source.connection_id
         try:
             connection = PostgresHook(postgres_conn_id=conn_id).get_conn()
         except Exception as error:
             raise SourceUnavailableError(f"source {conn_id!r} is unreachable: {error}") from error
         try:
-            frames = extract_frames(connection, usecase.source.queries, day, usecase.source.timezone)
+            frames = extract_frames(connection, usecase.source.queries, partition.window, usecase.source.timezone)
         finally:
             connection.close()
-        partition = usecase.transform_function()(frames, day)
-        payload = to_parquet_bytes(partition)
+        curated = usecase.transform_function()(frames, partition.start)
+        payload = to_parquet_bytes(curated)
         hook.ensure_repository()
         base_commit = hook.recreate_branch(self.branch, source="main")
-        path = usecase.partition_path(day)
+        path = usecase.partition_path(partition.start)
         hook.upload(self.branch, path, payload, content_type="application/vnd.apache.parquet")
         self.record_link(context, hook.folder_url("main", path.rsplit("/", 1)[0] + "/"))
-        self.log.info("wrote %d rows (%d bytes) to lakefs://%s/%s/%s", len(partition), len(payload),
-                      usecase.lakefs_repository, self.branch, path)
-        return {"branch": self.branch, "path": path, "rows": len(partition), "checksum": checksum(payload),
+        self.log.info("%s: %d rows (%d bytes) to lakefs://%s/%s/%s", partition, len(curated), len(payload),
+                      hook.repository_id, self.branch, path)
+        return {"branch": self.branch, "path": path, "rows": len(curated), "checksum": checksum(payload),
                 "base_commit": base_commit, "source_rows": {k: len(v) for k, v in frames.items()}}
 
 
@@ -117,19 +117,17 @@ class ValidatePartitionOperator(LakeFSOperator):
     """
 
     def execute(self, context: Any) -> dict[str, str]:
-        from include.common.datasets import published_row_counts
-        from include.etl.partitions import read_parquet_bytes, row_count_bounds
+        from include.etl.partitions import read_parquet_bytes
+        from include.etl.publishing import learned_row_count_bounds
         from include.etl.validation import load_suite, validate_partition
 
-        usecase, day, hook = self.prepare(context)
-        frame = read_parquet_bytes(hook.download(self.branch, usecase.partition_path(day)))
-        history = published_row_counts(hook.repository(), usecase, usecase.validation.row_count.history, exclude=day)
-        limits = usecase.validation.row_count
-        bounds = row_count_bounds(history, limits.default_min, limits.default_max, limits.tolerance)
+        usecase, partition, hook = self.prepare(context)
+        frame = read_parquet_bytes(hook.download(self.branch, usecase.partition_path(partition.start)))
+        bounds = learned_row_count_bounds(hook.repository(), usecase, exclude=partition.start)
+        prefix = usecase.validation_prefix(partition.start)
         with tempfile.TemporaryDirectory() as docs:
             report = validate_partition(frame, load_suite(usecase.suite_path), bounds,
                                         examples=usecase.validation.examples, docs_dir=Path(docs))
-            prefix = usecase.validation_prefix(day)
             hook.delete_prefix(self.branch, f"{prefix}/")  # a re-run replaces the report, never piles up
             hook.upload(self.branch, f"{prefix}/result.json", report.result_json.encode(), "application/json")
             hook.upload_folder(self.branch, Path(docs), f"{prefix}/data_docs")
@@ -138,29 +136,26 @@ class ValidatePartitionOperator(LakeFSOperator):
         if report.warnings:
             self.log.warning("non-blocking expectations unmet:\n%s", report.warning_summary())
         if report.success:
-            self.record_link(context, hook.folder_url("main", f"{usecase.validation_prefix(day)}/"))
+            self.record_link(context, hook.folder_url("main", f"{prefix}/"))
             return report.statistics()
-        self.quarantine(context, hook, usecase, day, report)
+        self.quarantine(context, hook, usecase, partition, report)
 
-    def quarantine(self, context: Any, hook: LakeFSHook, usecase: UseCase, day: date,
+    def quarantine(self, context: Any, hook: LakeFSHook, usecase: UseCase, partition: Partition,
                    report: ValidationReport) -> NoReturn:
         from include.common.lineage import branch_name
-        from include.common.metadata import CommitKey
+        from include.etl.publishing import quarantine_message, quarantine_metadata
         from mlops.run_context import metadata_from_context
 
-        metadata = {**metadata_from_context(context), **report.statistics(), CommitKey.USECASE: usecase.name,
-                    CommitKey.PARTITION: day.isoformat(), CommitKey.QUARANTINE: "true"}
-        commit_id = hook.commit(self.branch, f"QUARANTINE {usecase.name} {day}: failed validation", metadata,
-                                allow_empty=True)
+        day = partition.start
+        metadata = quarantine_metadata(usecase, partition, metadata_from_context(context), report.statistics())
+        commit_id = hook.commit(self.branch, f"QUARANTINE {usecase.name} {day}: failed validation", metadata, True)
         quarantine = branch_name(f"quarantine-{usecase.name}-{day.isoformat()}", context["dag_run"].run_id)
         hook.create_branch(quarantine, source=commit_id)
         if quarantine != self.branch:
             hook.delete_branch(self.branch)
         self.record_link(context, hook.commit_url(commit_id))
-        raise PartitionValidationError(
-            f"{usecase.name} partition {day} failed validation; main is untouched.\n{report.failure_summary()}\n"
-            f"Evidence: lakeFS branch {quarantine!r} (commit {commit_id}) holds the partition and the "
-            f"validation report under {usecase.validation_prefix(day)}/: {hook.branch_url(quarantine)}")
+        raise PartitionValidationError(quarantine_message(usecase, day, report.failure_summary(), quarantine,
+                                                          commit_id, hook.branch_url(quarantine)))
 
 
 class CommitPartitionOperator(LakeFSOperator):
@@ -174,25 +169,22 @@ class CommitPartitionOperator(LakeFSOperator):
         self.validation_stats = validation_stats
 
     def execute(self, context: Any) -> str:
-        from include.common.metadata import CommitKey
-        from include.etl.partitions import partition_metadata
+        from include.etl.publishing import partition_commit_metadata
         from mlops.run_context import metadata_from_context
 
-        usecase, day, hook = self.prepare(context)
-        metadata = {**metadata_from_context(context), **self.validation_stats,
-                    **partition_metadata(day, usecase.source.timezone), CommitKey.USECASE: usecase.name,
-                    CommitKey.PARTITION_PATH: self.extract_result["path"],
-                    CommitKey.PARTITION_SHA256: self.extract_result["checksum"]}
-        commit_id = hook.commit_once(self.branch, f"{usecase.name} partition {day}", metadata)
+        usecase, partition, hook = self.prepare(context)
+        metadata = partition_commit_metadata(usecase, partition, metadata_from_context(context), self.validation_stats,
+                                             self.extract_result)
+        commit_id = hook.commit_once(self.branch, f"{usecase.name} partition {partition.start}", metadata)
         self.record_link(context, hook.commit_url(commit_id))
         return commit_id
 
 
 class PublishPartitionOperator(LakeFSOperator):
-    """Merge the run branch into ``main``, delete it, and emit the dataset's Asset event.
+    """Merge the run branch into ``main`` and delete it; return what ``announce`` tells consumers.
 
-    A merge conflict means another run of the same day published first: if ``main`` now holds
-    an identical partition the job is done; otherwise the task fails without touching ``main``.
+    A merge conflict means another run of the same partition published first: if ``main`` now
+    holds an identical partition the job is done; otherwise the task fails without touching ``main``.
     """
 
     template_fields: Sequence[str] = (*LakeFSOperator.template_fields, "commit_id", "extract_result")
@@ -202,40 +194,57 @@ class PublishPartitionOperator(LakeFSOperator):
         self.commit_id = commit_id
         self.extract_result = extract_result
 
-    def execute(self, context: Any) -> dict[str, str]:
-        from include.common.metadata import AssetExtra, CommitKey
+    def execute(self, context: Any) -> dict[str, Any]:
+        from include.common.metadata import CommitKey
 
-        usecase, day, hook = self.prepare(context)
-        run_id = context["dag_run"].run_id
+        usecase, partition, hook = self.prepare(context)
         metadata = {**hook.commit_metadata(self.commit_id), CommitKey.SOURCE_COMMIT: self.commit_id}
         published = hook.find_merge(self.commit_id)  # a retry after the merge itself succeeded
         if published is None and hook.branch_exists(self.branch):
-            published = self.merge(hook, usecase, day, metadata)
+            published = self.merge(hook, usecase, partition, metadata)
         if published is None:
             raise PublishConflictError(f"branch {self.branch} is gone and main has no merge of commit "
-                                       f"{self.commit_id} (run {run_id}); re-run the day")
+                                       f"{self.commit_id} (run {context['dag_run'].run_id}); re-run the partition")
         hook.delete_branch(self.branch)
         self.record_link(context, hook.commit_url(published))
-        for asset in self.outlets:
-            context["outlet_events"][asset].extra = {
-                AssetExtra.LAKEFS_REPOSITORY: usecase.lakefs_repository, AssetExtra.COMMIT_ID: published,
-                AssetExtra.PARTITION: day.isoformat(), AssetExtra.PATH: self.extract_result["path"],
-                AssetExtra.ROWS: int(self.extract_result["rows"]),
-                AssetExtra.RUN_TYPE: str(context["dag_run"].run_type)}
-        return {"commit_id": published, "partition": day.isoformat()}
+        return {"commit_id": published, "partition": partition.start.isoformat(),
+                "path": self.extract_result["path"], "rows": int(self.extract_result["rows"])}
 
-    def merge(self, hook: LakeFSHook, usecase: UseCase, day: date, metadata: dict[str, str]) -> str | None:
+    def merge(self, hook: LakeFSHook, usecase: UseCase, partition: Partition, metadata: dict[str, str]) -> str | None:
         from lakefs.exceptions import ConflictException
 
+        from include.etl.publishing import conflict_message
+
         try:
-            return hook.merge(self.branch, "main", f"Publish {usecase.name} partition {day}", metadata)
+            return hook.merge(self.branch, "main", f"Publish {usecase.name} partition {partition.start}", metadata)
         except ConflictException:
             ours = self.extract_result["checksum"]
             theirs = hook.object_checksum("main", self.extract_result["path"])
             if theirs == ours:
-                self.log.info("main already holds an identical partition %s (published concurrently)", day)
+                self.log.info("main already holds an identical partition %s (published concurrently)", partition.start)
                 return hook.head_commit("main")
-            raise PublishConflictError(
-                f"{usecase.name} partition {day}: main changed this partition while the run was publishing "
-                f"(main sha256 {theirs}, ours {ours}); main keeps the other run's version. Re-run the day to "
-                "publish this run's data.") from None
+            raise PublishConflictError(conflict_message(usecase, partition.start, theirs, ours)) from None
+
+
+class AnnounceCuratedOperator(UseCaseOperator):
+    """Emit the ``curated_<name>`` Asset event for a published partition (its outlet), with the lakeFS
+    commit in the extra. Backfill runs skip it: a skipped task emits no event, so a history load
+    starts no downstream run, while manual and scheduled runs announce every partition."""
+
+    template_fields: Sequence[str] = ("published",)
+
+    def __init__(self, *, published: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.published = published
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from include.etl.publishing import announcement, announces, run_type_name
+
+        run_type = run_type_name(context["dag_run"].run_type)
+        if not announces(run_type):
+            self.skip(f"{run_type} run: partition {self.published['partition']} is published on main "
+                      f"({self.published['commit_id']}) but not announced, so a history load starts no training")
+        extra = announcement(self.load_usecase(), self.published, run_type)
+        for asset in self.outlets:
+            context["outlet_events"][asset].extra = extra
+        return extra

@@ -27,13 +27,18 @@ ALL_COLUMNS = ("year, month, day, dep_time, sched_dep_time, dep_delay, arr_time,
 SETUP_SQL = [
     "DROP SCHEMA IF EXISTS badinput CASCADE",
     "CREATE SCHEMA badinput",
-    f"CREATE TABLE badinput.flights AS SELECT * FROM flights WHERE {FEB} AND day BETWEEN 1 AND 5",
+    f"CREATE TABLE badinput.flights AS SELECT * FROM flights WHERE {FEB} AND day IN (1, 2, 3, 4, 5, 9, 10, 11)",
     "CREATE INDEX ON badinput.flights (time_hour)",
     "UPDATE badinput.flights SET distance = -5 WHERE day = 1 AND flight % 7 = 0",
     "INSERT INTO badinput.flights SELECT * FROM badinput.flights WHERE day = 2 AND carrier = 'UA'",
     "UPDATE badinput.flights SET carrier = 'ZZ' WHERE day = 3 AND carrier = 'EV'",
     "UPDATE badinput.flights SET dest = NULL WHERE day = 4",
     "DELETE FROM badinput.flights WHERE day = 5",
+    # relationships between columns (data contracts); each column stays valid on its own
+    "UPDATE badinput.flights SET dep_delay = dep_delay + 30 WHERE day = 9 AND carrier = 'UA'",
+    "UPDATE badinput.flights SET month = 3 WHERE day = 10 AND carrier = 'DL'",
+    "UPDATE badinput.flights SET dep_time = NULL, dep_delay = NULL "
+    "WHERE day = 11 AND carrier = 'B6' AND arr_delay IS NOT NULL",
     "CREATE VIEW badinput.flights_missing AS SELECT "
     + ALL_COLUMNS.replace(", {distance}", "") + f" FROM flights WHERE {FEB}",
     "CREATE VIEW badinput.flights_wrongtype AS SELECT "
@@ -63,6 +68,14 @@ CASES = [
          "expect_column_values_to_be_in_type_list(distance)"),
     Case("unreachable_source", "etl_badinput_unreachable", "2013-02-08", "extract_to_branch",
          "source 'source_unreachable' is unreachable", quarantined=False),
+    Case("delay_disagrees_with_times", "etl_badinput", "2013-02-09", "validate",
+         '"dep_delay = dep_time - sched_dep_time in minutes, modulo 24 h'),
+    Case("date_part_disagrees_with_timestamp", "etl_badinput", "2013-02-10", "validate",
+         '"month (from the source) is the New York month of time_hour"'),
+    Case("arrival_without_departure", "etl_badinput", "2013-02-11", "validate",
+         '"a flight with no dep_time (cancelled) has no arr_time"'),
+    Case("rows_outside_the_window", "etl_badinput_window", "2013-02-12", "validate",
+         "\"time_hour lies in the partition's window [2013-02-12T00:00:00-05:00, 2013-02-13T00:00:00-05:00)\""),
 ]
 
 

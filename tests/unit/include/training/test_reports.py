@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from include.training.reports import classification_plots, model_card, regression_plots
-from include.training.trainer import train
+from include.training.trainer import TrainedModel, train
 from tests.support.training_data import frame, settings, usecase
 
 
-def test_plots_are_real_images(tmp_path: Path) -> None:
-    trained = train(frame(), usecase(), settings())
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    return train(frame(), usecase(), settings())
+
+
+def test_plots_are_real_images(trained: TrainedModel, tmp_path: Path) -> None:
     paths = classification_plots(trained.evaluation, 0.5, tmp_path)
     assert {p.name for p in paths} == {"roc_curve.png", "pr_curve.png", "confusion_matrix.png", "calibration.png"}
     regression = train(frame(), usecase("regression"), settings())
@@ -23,8 +28,7 @@ def test_plots_are_real_images(tmp_path: Path) -> None:
             assert (image.format, image.size) == ("PNG", (550, 450)), path.name
 
 
-def test_model_card_names_data_commit_code_metrics_and_how_to_reproduce() -> None:
-    trained = train(frame(), usecase(), settings())
+def test_model_card_names_data_commit_code_metrics_and_how_to_reproduce(trained: TrainedModel) -> None:
     card = model_card(usecase=usecase(), settings=settings(), split_days={"train": "a", "holdout": "b"},
                       data={"repository": "flights", "commit_id": "c0ffee", "uri": "lakefs://flights/c0ffee/x/",
                             "url": "http://127.0.0.1:8000/x"},

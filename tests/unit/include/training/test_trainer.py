@@ -7,8 +7,13 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from include.training.trainer import RunSettings, evaluate, train, training_window
+from include.training.trainer import RunSettings, TrainedModel, evaluate, train, training_window
 from tests.support.training_data import FIRST_DAY, frame, settings, usecase
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    return train(frame(), usecase(), settings())
 
 
 def test_settings_round_trip_through_json_and_flatten_for_mlflow() -> None:
@@ -44,9 +49,8 @@ def test_training_is_reproducible_and_beats_shuffled_labels() -> None:
     assert shuffled.evaluation.metrics["roc_auc"] < 0.65
 
 
-def test_unlabelled_rows_are_neither_trained_on_nor_scored() -> None:
+def test_unlabelled_rows_are_neither_trained_on_nor_scored(trained: TrainedModel) -> None:
     data = frame()
-    trained = train(data, usecase(), settings())
     train_days = pd.to_datetime(data["flight_date"]).dt.date < date(2013, 1, 15)
     assert trained.train_rows == int(data.loc[train_days, "delayed"].notna().sum()) < int(train_days.sum())
     assert trained.evaluation.metrics["rows"] == int(data.loc[~train_days, "delayed"].notna().sum())
@@ -60,8 +64,7 @@ def test_other_families_train_for_both_tasks(family: str) -> None:
         assert trained.evaluation.metrics[metric] > 0.5, (family, task, trained.evaluation.metrics)
 
 
-def test_evaluation_of_a_holdout_without_labels_is_an_error() -> None:
-    trained = train(frame(), usecase(), settings())
+def test_evaluation_of_a_holdout_without_labels_is_an_error(trained: TrainedModel) -> None:
     unlabelled = frame(days=1).assign(delayed=pd.array([None] * 120, dtype="boolean"))
     with pytest.raises(ValueError, match="no labelled rows"):
         evaluate(trained.pipeline, unlabelled, usecase(), 0.5)

@@ -126,7 +126,7 @@ class ValidatePartitionOperator(LakeFSOperator):
         bounds = learned_row_count_bounds(hook.repository(), usecase, exclude=partition.start)
         prefix = usecase.validation_prefix(partition.start)
         with tempfile.TemporaryDirectory() as docs:
-            report = validate_partition(frame, load_suite(usecase.suite_path), bounds,
+            report = validate_partition(frame, load_suite(usecase.suite_path), bounds, window=partition.window,
                                         examples=usecase.validation.examples, docs_dir=Path(docs))
             hook.delete_prefix(self.branch, f"{prefix}/")  # a re-run replaces the report, never piles up
             hook.upload(self.branch, f"{prefix}/result.json", report.result_json.encode(), "application/json")

@@ -91,7 +91,10 @@ def build_training_dag(usecase: UseCase) -> DAG:
     training = usecase.require_training()
     with DAG(
         dag_id=f"train_{usecase.name}",
-        schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(training.schedule, timezone="UTC"),
+        # run_immediately=timedelta(0): unpausing waits for the next fire time. Airflow treats False like
+        # None (run the last fire time if it is within 10% of the period: Monday 03:00 for ~17 hours).
+        schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(training.schedule, timezone="UTC",
+                                                                    run_immediately=timedelta(0)),
                                      assets=curated_asset(usecase)),
         catchup=False,  # no start_date: unpausing waits for the next Monday instead of training at once
         max_active_runs=1,

@@ -23,7 +23,7 @@ from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from scripts.stack import StackConfig
 from tests.conftest import free_ports
-from tests.unit.test_training import frame, settings, usecase
+from tests.support.training_data import frame, settings, usecase
 
 ADMIN, PASSWORD = "admin", "local-test-password"  # local placeholder for a throwaway loopback server
 

@@ -16,7 +16,7 @@ from include.training.tracking import alias_version, fail_unfinished_runs, find_
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from scripts.stack import StackConfig
-from tests.unit.test_training import FIRST_DAY, frame, settings, usecase
+from tests.support.training_data import FIRST_DAY, frame, settings, usecase
 
 
 def test_partitions_are_listed_and_read_at_a_pinned_commit(stack_connections: None) -> None:

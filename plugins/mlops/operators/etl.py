@@ -150,7 +150,7 @@ class ValidatePartitionOperator(LakeFSOperator):
         metadata = quarantine_metadata(usecase, partition, metadata_from_context(context), report.statistics())
         commit_id = hook.commit(self.branch, f"QUARANTINE {usecase.name} {day}: failed validation", metadata, True)
         quarantine = branch_name(f"quarantine-{usecase.name}-{day.isoformat()}", context["dag_run"].run_id)
-        hook.create_branch(quarantine, source=commit_id)
+        hook.recreate_branch(quarantine, source=commit_id)  # a cleared re-run replaces its evidence
         if quarantine != self.branch:
             hook.delete_branch(self.branch)
         self.record_link(context, hook.commit_url(commit_id))

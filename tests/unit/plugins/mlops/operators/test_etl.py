@@ -191,6 +191,14 @@ def test_a_failed_validation_quarantines_the_branch_and_fails_with_the_summary(
     assert not lakefs.branch_exists(BRANCH) and lakefs.head_commit("main") == main_before
     assert ctx["ti"].xcoms["lakefs_url"] == lakefs.commit_url(evidence)
 
+    # a cleared re-run of the same run (same run id) fails again: the quarantine branch shows its new evidence
+    lakefs.create_branch(BRANCH, "main")
+    lakefs.upload(BRANCH, PATH, PARTITION)
+    with pytest.raises(PartitionValidationError) as again:
+        operator.execute(context("validate"))
+    newer = lakefs.head_commit(quarantine)
+    assert newer != evidence and f"(commit {newer})" in str(again.value)
+
 
 def test_a_passed_validation_replaces_an_earlier_report_and_returns_its_statistics(
         lakefs: FakeLakeFS, monkeypatch: pytest.MonkeyPatch) -> None:

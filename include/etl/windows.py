@@ -101,13 +101,13 @@ def resolve_partition(partition_date: str | None, interval_start: str | None, in
     Values are rendered templates: empty (``""`` or ``"None"``) means unset. ``ValueError`` says why a
     run names no partition or a value that is not a partition start.
     """
-    given = [None if not value or value == "None" else value
-             for value in (partition_date, interval_start, interval_end)]
-    if given[0] is not None or given[1] is None or given[2] is None:
-        day = parse_partition_date(given[0])
-        try:
-            return partition_at(day, width, timezone)
-        except ValueError as error:
-            raise ValueError(f"partition_date: {error}") from None
-    return partition_of_interval(parse_datetime(given[1], "data_interval_start"),
-                                 parse_datetime(given[2], "data_interval_end"), width, timezone)
+    manual, start, end = (None if not value or value == "None" else value
+                          for value in (partition_date, interval_start, interval_end))
+    if manual is None and start is not None and end is not None:
+        return partition_of_interval(parse_datetime(start, "data_interval_start"),
+                                     parse_datetime(end, "data_interval_end"), width, timezone)
+    day = parse_partition_date(manual)
+    try:
+        return partition_at(day, width, timezone)
+    except ValueError as error:
+        raise ValueError(f"partition_date: {error}") from None

@@ -69,14 +69,15 @@ def stack_smoke() -> None:
 
     @task(multiple_outputs=False)
     def log_to_mlflow(lakefs_result: dict[str, str]) -> dict[str, str]:
+        from include.common.metadata import TagKey
         from include.training.tracking import experiment_id, log_values, mlflow_run
         from mlops.hooks.mlflow import MlflowHook
         from mlops.run_context import metadata_from_context
 
         context = get_current_context()
         client = MlflowHook().get_conn()
-        tags = {**metadata_from_context(context), "lakefs_repository": lakefs_result["repository"],
-                "lakefs_commit": lakefs_result["merge"]}
+        tags = {**metadata_from_context(context), TagKey.LAKEFS_REPOSITORY: lakefs_result["repository"],
+                TagKey.LAKEFS_COMMIT: lakefs_result["merge"]}
         with mlflow_run(client, "stack_smoke", context["dag_run"].run_id, tags) as run_id:
             log_values(client, run_id, {"lakefs_path": lakefs_result["path"]}, {"rows": float(lakefs_result["rows"])})
         return {"run_id": run_id, "experiment_id": experiment_id(client, "stack_smoke")}

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from include.common.metrics import Metrics, SliceMetrics
-from include.training.trainer import Evaluation
+from include.common.usecase import UseCase
+from include.training.trainer import Evaluation, RunSettings
 
 
 def _figure() -> tuple[Any, Any]:
@@ -94,11 +95,11 @@ def metrics_table(overall: Metrics, slices: SliceMetrics) -> str:
     return "\n".join(lines)
 
 
-def model_card(*, usecase: Any, settings: Any, data: dict[str, str], split_days: dict[str, str],
+def model_card(*, usecase: UseCase, settings: RunSettings, data: dict[str, str], split_days: dict[str, str],
                train_rows: int, evaluation: Evaluation, train_metrics: Metrics, importance: dict[str, float],
                code_version: str, run_id: str) -> str:
     """A short model card: what the model is, what it was trained on, how good it is, its limits."""
-    training = usecase.training
+    training = usecase.require_training()
     top = ", ".join(f"{name} ({value:.3f})" for name, value in list(importance.items())[:5]) or "n/a"
     limits = "\n".join(f"- {limit}" for limit in training.known_limits) or "- none recorded"
     hyper = ", ".join(f"{k}={v}" for k, v in sorted(settings.hyperparameters.items())) or "defaults"

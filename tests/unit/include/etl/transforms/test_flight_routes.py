@@ -57,8 +57,13 @@ def test_a_partition_has_one_row_per_day_and_route_and_counts_every_source_fligh
     assert curated.equals(curated.sort_values(usecase.key_columns, kind="stable").reset_index(drop=True))
     assert curated["delay_rate"].dropna().between(0, 1).all()
     assert (curated["arrived"] <= curated["departures"]).all() and curated["temp"].notna().mean() > 0.9
-    report = validate_partition(curated, load_suite(usecase.suite_path), (1, 10**6, "test"))
+    window = partition_at(start, usecase.partition_width, usecase.source.timezone).window
+    report = validate_partition(curated, load_suite(usecase.suite_path), (1, 10**6, "test"), window=window)
     assert report.success, report.failure_summary()
+    later = partition_at(last_day(start, usecase.partition_width) + timedelta(days=1), usecase.partition_width,
+                         usecase.source.timezone).window  # the next partition's window: no row lies in it
+    wrong = validate_partition(curated, load_suite(usecase.suite_path), (1, 10**6, "test"), window=later)
+    assert "flight_date lies in the partition's window" in wrong.failure_summary()
 
 
 def test_an_empty_window_gives_an_empty_partition_that_validation_refuses() -> None:

@@ -15,7 +15,6 @@ from include.common.usecase import load_usecase
 from include.etl.partitions import checksum, to_parquet_bytes
 from include.etl.validation import FailedExpectation, ValidationReport
 from mlops.assets import curated_asset
-from mlops.operators.base import UseCaseOperator
 from mlops.operators.etl import (
     AnnounceCuratedOperator,
     CommitPartitionOperator,
@@ -34,14 +33,6 @@ BRANCH = branch_name(f"etl-flights-{DAY}", RUN_ID)
 PARTITION = to_parquet_bytes(pd.DataFrame({"flight_date": [DAY.isoformat()] * 3, "flight": [1, 2, 3]}))
 EXTRACT_RESULT = {"branch": BRANCH, "path": PATH, "rows": 3, "checksum": checksum(PARTITION)}
 ASSET = curated_asset(USECASE)
-
-
-@pytest.fixture
-def lakefs(monkeypatch: pytest.MonkeyPatch) -> FakeLakeFS:
-    fake = FakeLakeFS()
-    monkeypatch.setattr(UseCaseOperator, "lakefs", lambda self, usecase: fake)
-    monkeypatch.setenv("MLOPS_GIT_REVISION", "abc123")
-    return fake
 
 
 def context(task_id: str, run_type: str = "manual") -> dict[str, Any]:

@@ -18,7 +18,7 @@ from include.training.service import PinnedData
 from include.training.tracking import LoggedRun
 from include.training.trainer import RunSettings
 from mlops.assets import challenger_asset
-from mlops.operators.base import InputError, UseCaseOperator
+from mlops.operators.base import InputError
 from mlops.operators.training import (
     EvaluationGateOperator,
     PinTrainingDataOperator,
@@ -34,14 +34,6 @@ FIRST = date(2013, 1, 1)
 
 def days(count: int) -> list[date]:
     return [FIRST + timedelta(days=d) for d in range(count)]
-
-
-@pytest.fixture
-def lakefs(monkeypatch: pytest.MonkeyPatch) -> FakeLakeFS:
-    fake = FakeLakeFS()
-    monkeypatch.setattr(UseCaseOperator, "lakefs", lambda self, usecase: fake)
-    monkeypatch.setenv("MLOPS_GIT_REVISION", "abc123")
-    return fake
 
 
 def partition_days_by_commit(monkeypatch: pytest.MonkeyPatch, lakefs: FakeLakeFS,

@@ -28,7 +28,8 @@ def test_every_use_case_gets_its_dags_and_nothing_else_loads(dagbag) -> None:  #
 
     usecases = load_usecases()
     expected = {"stack_smoke", *(f"etl_{u.name}" for u in usecases),
-                *(f"train_{u.name}" for u in usecases if u.training is not None)}
+                *(f"train_{u.name}" for u in usecases if u.training is not None),
+                *(f"rollback_data_{u.name}" for u in usecases)}
     assert {"etl_flights", "train_flights", "etl_hotels", "train_hotels"} <= expected
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == expected
@@ -65,9 +66,57 @@ def test_dag_file_has_no_heavy_imports_at_module_level(dag_file: Path) -> None:
     # Airflow loads its metadata-DB driver when a DB URL is configured (e.g. after `make env`):
     # that is Airflow's cost, not the DAG file's, so the probe runs without one.
     env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"}
+    # this checkout's code first, as in the stack (an editable install may point at another checkout)
+    root = DAGS_FOLDER.parent
+    env["PYTHONPATH"] = os.pathsep.join([str(root), str(root / "plugins"), env.get("PYTHONPATH", "")])
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False,
                             timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     print(f"{dag_file.name}: parsed in {report['seconds']:.3f}s")
     assert report["heavy"] == []
+
+
+# Trigger-form / REST values every DAG must refuse before a run exists (Airflow answers 400 naming the
+# parameter). What needs the use case's data range is refused by the run's first task instead
+# (tests/e2e/test_trigger_params.py).
+BAD_PARAMS = {
+    "etl_": [({"partition_date": "2013-02-30"}, "partition_date"), ({"partition_date": "yesterday"}, "partition_date"),
+             ({"partition_date": "2013-02-04'; DROP TABLE flights;--"}, "partition_date"),
+             ({"partition_date": 20130204}, "partition_date")],
+    "train_": [({"window_days": 10**9}, "window_days"), ({"window_days": "56; DROP"}, "window_days"),
+               ({"window_days": 1}, "window_days"), ({"window_end": "2013/03/01"}, "window_end"),
+               ({"hyperparameters": [1, 2]}, "hyperparameters"), ({"hyperparameters": "{\"max_iter\": 3"},
+                                                                   "hyperparameters"),
+               ({"data_commit": "main'; DROP TABLE runs;--"}, "data_commit"), ({"model_family": "xgboost"},
+                                                                             "model_family"),
+               ({"seed": -1}, "seed"), ({"seed": 2**40}, "seed"), ({"evaluate_only": "maybe"}, "evaluate_only"),
+               ({"evaluate_model_version": "1 OR 1=1"}, "evaluate_model_version"),
+               ({"shuffle_labels": "yes please"}, "shuffle_labels")],
+    "rollback_data_": [({"reason": "bad day"}, "to_commit"), ({"to_commit": "main"}, "reason"),
+                       ({"to_commit": "main'; --", "reason": "bad day"}, "to_commit"),
+                       ({"to_commit": "main", "reason": "x"}, "reason")],
+}
+GOOD_PARAMS = {"etl_": {"partition_date": "2013-02-04"}, "train_": {"window_days": 30, "data_commit": "main~1"},
+               "rollback_data_": {"to_commit": "a1b2c3", "reason": "bad day published"}, "stack_smoke": {}}
+
+
+def test_every_dags_params_refuse_malformed_values_naming_the_parameter(dagbag) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    from airflow.exceptions import ParamValidationError
+
+    checked = set()
+    for dag_id, dag in dagbag.dags.items():
+        kind = next((prefix for prefix in (*BAD_PARAMS, "stack_smoke") if dag_id.startswith(prefix)), None)
+        assert kind is not None, f"{dag_id}: no bad-parameter cases for this kind of DAG"
+        params = copy.deepcopy(dag.params)
+        params.update(GOOD_PARAMS[kind])
+        params.validate()
+        for conf, name in BAD_PARAMS.get(kind, []):
+            params = copy.deepcopy(dag.params)
+            with pytest.raises(ParamValidationError, match=f"param {name}:"):
+                params.update(conf)
+                params.validate()
+        checked.add(kind)
+    assert checked == {*BAD_PARAMS, "stack_smoke"}

@@ -74,7 +74,7 @@ def build_etl_dag(usecase: UseCase) -> DAG:
         default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=20),
                       "on_failure_callback": failure_notifier()},
         params={"partition_date": Param(
-            None, type=["null", "string"], format="date", title="Partition start",
+            None, type=["null", "string"], format="date", maxLength=10, title="Partition start",
             description=f"The {usecase.partition_width} partition to (re)load, named by its start "
                         f"({STARTS[usecase.partition_width]}), {first} to {last}. Leave empty for scheduled "
                         "runs and backfills (they load their data interval).")},

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training rollback-data
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -52,6 +52,11 @@ lock: ## Re-resolve requirements.lock from requirements.txt
 reproduce: setup ## Retrain an MLflow run and compare its metrics exactly: make reproduce RUN_ID=<run id>
 	@if [ -z "$(RUN_ID)" ]; then echo "usage: make reproduce RUN_ID=<MLflow run id>"; exit 2; fi
 	@$(PY) scripts/reproduce.py "$(RUN_ID)"
+
+rollback-data: setup ## Roll lakeFS main back to a commit, as a new commit: make rollback-data USECASE=<name> TO=<commit> REASON="..."
+	@if [ -z "$(USECASE)" ] || [ -z "$(TO)" ] || [ -z "$(REASON)" ]; then \
+	  echo 'usage: make rollback-data USECASE=<name> TO=<commit of main> REASON="why"'; exit 2; fi
+	@$(PY) scripts/rollback_data.py "$(USECASE)" "$(TO)" --reason "$(REASON)"
 
 clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs, secrets
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py clean; fi

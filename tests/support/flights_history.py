@@ -1,0 +1,45 @@
+"""Curated flights on the test stack's lakeFS ``main``, shared by the modules that need a trainable history.
+
+In a full session ``tests/e2e/test_training_flights.py`` has loaded it already; a module run on its
+own loads it here with the same backfill (about a minute), so each module also works alone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from include.common.datasets import partition_days
+from include.common.usecase import load_usecase
+from mlops.hooks.lakefs import LakeFSHook
+from scripts.airflow_api import AirflowApi
+
+ETL_DAG, TRAIN_DAG = "etl_flights", "train_flights"
+TIMEZONE = "America/New_York"  # etl_flights' timetable runs in its source's time zone
+HISTORY = ("2013-02-11", "2013-03-03")  # the range test_training_flights.py loads
+
+
+def history_days() -> list[date]:
+    first, last = (date.fromisoformat(day) for day in HISTORY)
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def published_days(hook: LakeFSHook) -> set[date]:
+    from lakefs.exceptions import NotFoundException
+
+    try:
+        return set(partition_days(hook.repository(), "main", load_usecase("flights")))
+    except NotFoundException:
+        return set()
+
+
+def ensure_flights_history(api: AirflowApi, hook: LakeFSHook) -> None:
+    """HISTORY's days on ``main`` (backfilled through the scheduler when any is missing)."""
+    api.wait_for_dag(ETL_DAG)
+    api.wait_for_dag(TRAIN_DAG)
+    api.unpause(ETL_DAG)
+    if set(history_days()) <= published_days(hook):
+        return
+    backfill = api.backfill(ETL_DAG, *HISTORY, timezone=TIMEZONE, reprocess_behavior="failed")
+    api.wait_for_backfill(backfill, timeout=1200)
+    missing = set(history_days()) - published_days(hook)
+    assert not missing, f"the history backfill left days unpublished: {sorted(missing)}"

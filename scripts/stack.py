@@ -555,6 +555,9 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__API_AUTH__JWT_SECRET": stack_secret(cfg, "airflow_jwt_secret"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
+        # how long a running task may go without a heartbeat before the scheduler fails it (and retries it):
+        # Airflow's default, 300 s, unless MLOPS_TASK_HEARTBEAT_TIMEOUT says otherwise (the fault tests: 60 s)
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": os.environ.get("MLOPS_TASK_HEARTBEAT_TIMEOUT", "300"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs / "airflow-tasks"),
         "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'plugins'}",
         "MLOPS_REPLAY_ANCHOR": stored_replay_anchor(cfg),

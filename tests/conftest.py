@@ -33,7 +33,7 @@ for key, value in {"GX_ANALYTICS_ENABLED": "False", "MLFLOW_DISABLE_TELEMETRY": 
 from scripts.stack import StackConfig  # noqa: E402
 
 FIXTURE_USECASES = REPO_ROOT / "tests" / "fixtures" / "usecases"
-TIERS = ("unit", "dags", "integration", "e2e", "lifecycle")
+TIERS = ("unit", "dags", "integration", "e2e", "faults", "lifecycle")
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -46,7 +46,8 @@ def tier_of(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its folder's tier; run the tiers in order, fast ones first, lifecycle last."""
+    """Mark each test with its folder's tier; run the tiers in order, fast ones first, then the fault
+    injections (they kill servers of the session's stack), lifecycle last."""
     for item in items:
         tier = tier_of(item)
         if tier in TIERS:
@@ -80,6 +81,8 @@ def make_test_stack_env() -> dict[str, str]:
             "AIRFLOW_PARALLELISM": "6", "PYTHONPATH": str(REPO_ROOT),
             # every failure of the bad-input tests must alert: flood control is tested on its own
             "MLOPS_ALERT_BURST": "1000",
+            # a task whose worker was killed is failed (then retried) 60 s after its last heartbeat (tests/faults)
+            "MLOPS_TASK_HEARTBEAT_TIMEOUT": "60",
             "MLOPS_EXTRA_USECASE_DIRS": str(FIXTURE_USECASES),
             # a source that is down: nothing listens on this loopback port
             "AIRFLOW_CONN_SOURCE_UNREACHABLE": json.dumps({

@@ -1,0 +1,409 @@
+"""Faults injected for real into the session's test stack while a named task runs, through the real
+scheduler; each test lets retries do their job, brings the server back, and checks what users care
+about: nothing lost, nothing duplicated, lakeFS ``main`` and the MLflow registry consistent, and the run
+completing. Each records its observed recovery time (printed in the run's summary; README table).
+
+1. lakeFS killed (SIGKILL) between ``publish``'s merge request and its response, restarted by supervisord.
+2. MLflow killed (SIGKILL, its process group) while ``train`` logs to it; restarted by supervisord.
+3. The worker process running a task (and the task process under it) killed with SIGKILL: the task's
+   heartbeat stops, the scheduler fails it after the heartbeat timeout (60 s on the test stack), it retries.
+4. The source database stopped while ``extract_to_branch`` runs (connections refused and open sessions
+   terminated: the local stack's source shares its PostgreSQL server with Airflow, so the server itself
+   is fault 5), then started again.
+5. PostgreSQL (Airflow's metadata database) restarted while runs are queued.
+
+TODO(serving, issue #16 fault 6): the production Bento process killed: the supervisor restarts it and the
+proxy serves meanwhile from a healthy slot or answers a clean 503, never a hang. Add it here when the
+serving stage lands (a test ``test_serving_process_killed_...`` using the same ``record_recovery``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import psycopg2
+import pytest
+import requests
+from mlflow import MlflowClient
+
+from mlops.hooks.lakefs import LakeFSHook
+from mlops.hooks.mlflow import MlflowHook
+from scripts.airflow_api import AirflowApi
+from scripts.stack import StackConfig, health_checks, process_info, supervisor
+from tests.faults.conftest import Recovery
+from tests.support.flights_history import ETL_DAG, TRAIN_DAG, ensure_flights_history
+
+MODEL = "flights_delay"
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host",
+              "proxy-connection", "te", "trailer", "upgrade"}
+
+
+@pytest.fixture(scope="module")
+def lakefs(stack_connections: None) -> LakeFSHook:
+    return LakeFSHook(repository="flights")
+
+
+@pytest.fixture(scope="module")
+def mlflow_client(stack_connections: None) -> MlflowClient:
+    return MlflowHook().get_conn()
+
+
+@pytest.fixture(scope="module")
+def history(airflow_api: AirflowApi, lakefs: LakeFSHook) -> None:
+    ensure_flights_history(airflow_api, lakefs)
+    airflow_api.unpause(ETL_DAG)
+
+
+def program_pid(stack: StackConfig, program: str) -> int:
+    info = process_info(stack)[program]
+    assert info["statename"] == "RUNNING", info
+    return int(info["pid"])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if result := check():
+                return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def wait_healthy(stack: StackConfig, program: str, timeout: float = 300) -> float:
+    """Seconds until ``program``'s health check passes."""
+    started = time.monotonic()
+    wait_for(health_checks(stack)[program], timeout, f"{program} to be healthy")
+    return time.monotonic() - started
+
+
+def task_instance(api: AirflowApi, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+    return dict(api.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"))
+
+
+def timestamp(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def wait_task_running(api: AirflowApi, dag_id: str, run_id: str, task_id: str, timeout: float = 300) -> None:
+    wait_for(lambda: task_instance(api, dag_id, run_id, task_id)["state"] == "running", timeout,
+             f"{dag_id}.{task_id} to run", interval=0.2)
+
+
+# --------------------------------------------------------------------------- 1. lakeFS mid-merge
+
+
+class MergeKillingProxy(ThreadingHTTPServer):
+    """An HTTP proxy to lakeFS that, once, forwards a merge into ``main``, lets lakeFS answer it, kills
+    lakeFS, and drops the client's connection without the response: the merge happened, the client
+    never learns it (the hardest case for a retry)."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, kill: Callable[[], None]) -> None:
+        super().__init__(("127.0.0.1", 0), ProxyHandler)
+        self.upstream = upstream.rstrip("/")
+        self.kill = kill
+        self.killed_at: float | None = None
+        self.merge_path: str | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def kill_once(self, method: str, path: str) -> bool:
+        with self.lock:
+            if self.killed_at is not None or method != "POST" or not path.split("?")[0].endswith("/merge/main"):
+                return False
+            self.kill()
+            self.killed_at, self.merge_path = time.time(), path
+            return True
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[MergeKillingProxy]:
+        thread = threading.Thread(target=self.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.shutdown()
+            self.server_close()
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: MergeKillingProxy
+
+    def forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        try:
+            response = requests.request(self.command, self.server.upstream + self.path, headers=headers, data=body,
+                                        allow_redirects=False, timeout=120)
+        except requests.ConnectionError as error:  # lakeFS is down (restarting)
+            response = None
+            failure = f"lakeFS unreachable: {error}".encode()
+        if response is not None and self.server.kill_once(self.command, self.path):
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        status, content = (response.status_code, response.content) if response is not None else (502, failure)
+        self.send_response(status)
+        for key, value in (response.headers.items() if response is not None else []):
+            if key.lower() not in HOP_BY_HOP:
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(content)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = forward
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def connection_host(api: AirflowApi, conn_id: str, host: str) -> Iterator[None]:
+    """Point an Airflow connection at ``host`` for the block (tasks read connections when they run)."""
+    original = api.call("GET", f"/connections/{conn_id}")
+    body = {"connection_id": conn_id, "conn_type": original["conn_type"]}
+    api.call("PATCH", f"/connections/{conn_id}", params={"update_mask": "host"}, json={**body, "host": host})
+    try:
+        yield
+    finally:
+        api.call("PATCH", f"/connections/{conn_id}", params={"update_mask": "host"},
+                 json={**body, "host": original["host"]})
+
+
+def test_lakefs_killed_between_merge_request_and_response(
+        history: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
+        record_recovery: Callable[[Recovery], None]) -> None:
+    day, path = "2013-03-25", "curated/flights/flight_date=2013-03-25/part-0.parquet"
+    pid_before = program_pid(stack, "lakefs")
+    proxy = MergeKillingProxy(stack.lakefs_endpoint, lambda: os.kill(program_pid(stack, "lakefs"), signal.SIGKILL))
+    with proxy.running(), connection_host(airflow_api, "lakefs_default", proxy.url):
+        run_id = airflow_api.trigger(ETL_DAG, {"partition_date": day})
+        state = airflow_api.wait_for_run(ETL_DAG, run_id, timeout=600)
+    assert proxy.killed_at is not None, "the merge never went through the proxy"
+    assert state == "success", airflow_api.task_states(ETL_DAG, run_id)
+    publish = task_instance(airflow_api, ETL_DAG, run_id, "publish")
+    assert publish["try_number"] == 2, publish  # the killed try failed, the retry finished the job
+    assert program_pid(stack, "lakefs") != pid_before  # supervisord restarted it
+
+    commit_id = airflow_api.xcom(ETL_DAG, run_id, "commit")
+    merges = [c for c in lakefs.branch("main").log(max_amount=200)
+              if (c.metadata or {}).get("source_commit") == commit_id]
+    assert len(merges) == 1, f"{len(merges)} merges of {commit_id} on main"  # no duplicate publish
+    assert merges[0].creation_date <= proxy.killed_at + 1  # merged by the killed request, found by the retry
+    assert airflow_api.xcom(ETL_DAG, run_id, "publish")["commit_id"] == merges[0].id
+    metadata = lakefs.commit_metadata(commit_id)
+    assert lakefs.object_checksum("main", path) == metadata["partition_sha256"]  # nothing lost
+    assert airflow_api.asset_events(ETL_DAG)[-1]["extra"]["commit_id"] == merges[0].id
+    assert not lakefs.branch_exists(f"etl-flights-{day}")
+    record_recovery(Recovery(
+        "1. lakeFS killed between publish's merge request and response",
+        "publish try 1 fails (connection dropped); Airflow retries after 20 s; lakeFS restarted by supervisord",
+        timestamp(publish["end_date"]) - proxy.killed_at, 0, 0,
+        "the retry finds the merge on main by source_commit and does not merge again"))
+
+
+# --------------------------------------------------------------------------- 2. MLflow mid-logging
+
+
+def test_mlflow_killed_while_train_logs(history: None, stack: StackConfig, airflow_api: AirflowApi,
+                                        mlflow_client: MlflowClient,
+                                        record_recovery: Callable[[Recovery], None]) -> None:
+    airflow_api.unpause(TRAIN_DAG)
+    versions_before = {v.version for v in mlflow_client.search_model_versions(f"name = '{MODEL}'")}
+    run_id = airflow_api.trigger(TRAIN_DAG, {})
+    experiment = wait_for(lambda: mlflow_client.get_experiment_by_name("train_flights"), 120, "the experiment")
+    query = f"tags.airflow_run_id = '{run_id}'"
+    wait_for(lambda: mlflow_client.search_runs([experiment.experiment_id], f"{query} and attributes.status = "
+                                               "'RUNNING'"), 600, "train to start logging its MLflow run",
+             interval=0.3)
+    pid = program_pid(stack, "mlflow")
+    os.killpg(pid, signal.SIGKILL)  # the server and its workers (supervisord runs it in its own group)
+    killed_at = time.time()
+    restarted = wait_healthy(stack, "mlflow", 600)
+    state = airflow_api.wait_for_run(TRAIN_DAG, run_id, timeout=1200)
+    assert state == "success", airflow_api.task_states(TRAIN_DAG, run_id)
+    train = task_instance(airflow_api, TRAIN_DAG, run_id, "train")
+
+    runs = mlflow_client.search_runs([experiment.experiment_id], query)
+    statuses = sorted(run.info.status for run in runs)
+    assert "RUNNING" not in statuses, statuses  # no half-finished run left RUNNING
+    trained = airflow_api.xcom(TRAIN_DAG, run_id, "train")
+    finished = [run for run in runs if run.info.status == "FINISHED" and run.data.tags.get("mlops.kind") == "training"]
+    assert [run.info.run_id for run in finished] == [trained["run_id"]]
+    run_ids = {run.info.run_id for run in runs}
+    new_versions = [v for v in mlflow_client.search_model_versions(f"name = '{MODEL}'")
+                    if v.version not in versions_before]
+    assert [v.version for v in new_versions if v.run_id in run_ids] == [trained["model_version"]]  # no duplicate
+    assert len(new_versions) == 1
+    record_recovery(Recovery(
+        "2. MLflow killed while train logs its run",
+        f"MLflow client retries, then (if exhausted) train fails and Airflow retries; supervisord restarts MLflow "
+        f"(healthy after {restarted:.0f} s)",
+        timestamp(train["end_date"]) - killed_at, 0, 0,
+        f"train tries: {train['try_number']}; runs of this task: {statuses}; one model version"))
+
+
+# --------------------------------------------------------------------------- 3. worker SIGKILL
+
+
+def worker_of(stack: StackConfig, run_id: str, task_id: str) -> int | None:
+    """The executor worker supervising ``task_id`` of ``run_id``: the process writing its task log."""
+    scheduler = program_pid(stack, "airflow-scheduler")
+    children = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and parent_of(int(pid)) == scheduler]
+    for pid in children:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if f"run_id={run_id}" in target and f"task_id={task_id}" in target:
+                    return pid
+    return None
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def test_worker_killed_with_sigkill_is_detected_by_heartbeat_and_retried(
+        history: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
+        record_recovery: Callable[[Recovery], None]) -> None:
+    day, task = "2013-03-26", "validate"
+    run_id = airflow_api.trigger(ETL_DAG, {"partition_date": day})
+    wait_task_running(airflow_api, ETL_DAG, run_id, task)
+    worker = wait_for(lambda: worker_of(stack, run_id, task), 60, f"the worker running {task}", interval=0.2)
+    task_processes = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if parent_of(pid) == worker]
+    for pid in [worker, *task_processes]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    killed_at = time.time()
+    state = airflow_api.wait_for_run(ETL_DAG, run_id, timeout=600)
+    assert state == "success", airflow_api.task_states(ETL_DAG, run_id)
+    validate = task_instance(airflow_api, ETL_DAG, run_id, task)
+    assert validate["try_number"] == 2, validate
+    commit_id = airflow_api.xcom(ETL_DAG, run_id, "commit")
+    merges = [c for c in lakefs.branch("main").log(max_amount=200)
+              if (c.metadata or {}).get("source_commit") == commit_id]
+    assert len(merges) == 1
+    path = f"curated/flights/flight_date={day}/part-0.parquet"
+    assert lakefs.object_checksum("main", path) == lakefs.commit_metadata(commit_id)["partition_sha256"]
+    tries = airflow_api.call("GET", f"/dags/{ETL_DAG}/dagRuns/{run_id}/taskInstances/{task}/tries")["task_instances"]
+    first = next(t for t in tries if t["try_number"] == 1)
+    record_recovery(Recovery(
+        "3. worker of a running task (validate) killed with SIGKILL",
+        f"heartbeat timeout (60 s here, 300 s by default): try 1 {first['state']} after "
+        f"{timestamp(first['end_date']) - killed_at:.0f} s; Airflow retries after 20 s",
+        timestamp(validate["end_date"]) - killed_at, 0, 0,
+        "validate is idempotent (report replaced on the run branch); one merge on main"))
+
+
+# --------------------------------------------------------------------------- 4. source database down
+
+
+def source_admin(stack: StackConfig) -> Any:
+    conn = psycopg2.connect(host="127.0.0.1", port=stack.pg_port, user="postgres", password="postgres",
+                            dbname="postgres", connect_timeout=5)
+    conn.autocommit = True
+    return conn
+
+
+def set_source_available(stack: StackConfig, available: bool) -> None:
+    """Open or close the source database: refuse new connections and end its sessions (as a stopped server)."""
+    conn = source_admin(stack)
+    with conn.cursor() as cur:
+        cur.execute(f"ALTER DATABASE source ALLOW_CONNECTIONS {'true' if available else 'false'}")
+        if not available:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'source'")
+    conn.close()
+
+
+def test_source_database_stopped_during_extract_then_started(
+        history: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
+        record_recovery: Callable[[Recovery], None]) -> None:
+    day, task = "2013-03-27", "extract_to_branch"
+    main_before = lakefs.head_commit("main")
+    run_id = airflow_api.trigger(ETL_DAG, {"partition_date": day})
+    try:
+        wait_task_running(airflow_api, ETL_DAG, run_id, task)
+        set_source_available(stack, False)
+        stopped_at = time.time()
+        wait_for(lambda: task_instance(airflow_api, ETL_DAG, run_id, task)["state"] in ("up_for_retry", "success"),
+                 300, f"{task} try 1 to end")
+        first = task_instance(airflow_api, ETL_DAG, run_id, task)
+        assert lakefs.head_commit("main") == main_before  # nothing published from a failed extract
+        time.sleep(5)  # the source stays down a while
+    finally:
+        set_source_available(stack, True)
+    started_at = time.time()
+    state = airflow_api.wait_for_run(ETL_DAG, run_id, timeout=600)
+    assert state == "success", airflow_api.task_states(ETL_DAG, run_id)
+    extract = task_instance(airflow_api, ETL_DAG, run_id, task)
+    extracted = airflow_api.xcom(ETL_DAG, run_id, task)
+    conn = psycopg2.connect(host="127.0.0.1", port=stack.pg_port, user="source", password="source", dbname="source")
+    with conn, conn.cursor() as cur:  # the whole New York day, nothing lost to the outage
+        cur.execute("SELECT count(*) FROM flights WHERE time_hour >= (%(day)s::date)::timestamp AT TIME ZONE "
+                    "'America/New_York' AND time_hour < (%(day)s::date + 1)::timestamp AT TIME ZONE "
+                    "'America/New_York'", {"day": day})
+        assert extracted["source_rows"]["flights"] == cur.fetchone()[0]
+    conn.close()
+    commit_id = airflow_api.xcom(ETL_DAG, run_id, "commit")
+    assert lakefs.commit_metadata(commit_id)["row_count"] == str(extracted["rows"])
+    record_recovery(Recovery(
+        "4. source database stopped during extract_to_branch, then started",
+        f"extract try 1 {first['state']} (source unreachable); retried every 20 s until the source is back "
+        f"({started_at - stopped_at:.0f} s down)",
+        timestamp(extract["end_date"]) - started_at, 0, 0,
+        f"extract tries: {extract['try_number']}; recovery counted from the source's restart"))
+
+
+# --------------------------------------------------------------------------- 5. PostgreSQL restart
+
+
+def test_postgres_restarted_while_runs_are_queued(history: None, stack: StackConfig, airflow_api: AirflowApi,
+                                                  record_recovery: Callable[[Recovery], None]) -> None:
+    dag_id, count = "stack_smoke", 4
+    airflow_api.wait_for_dag(dag_id)
+    airflow_api.unpause(dag_id)
+    before = {run["dag_run_id"] for run in airflow_api.runs(dag_id)}
+    run_ids = [airflow_api.trigger(dag_id) for _ in range(count)]
+    scheduler_pid = program_pid(stack, "airflow-scheduler")
+    rpc = supervisor(stack)
+    stopped_at = time.time()
+    rpc.stopProcess("postgres", True)
+    time.sleep(3)
+    rpc.startProcess("postgres", True)
+    down_seconds = time.time() - stopped_at
+    wait_healthy(stack, "postgres", 120)
+    healthy = wait_healthy(stack, "airflow-scheduler", 600)
+    states = {run_id: airflow_api.wait_for_run(dag_id, run_id, timeout=900) for run_id in run_ids}
+    done_at = time.time()
+    assert set(states.values()) == {"success"}, states
+    after = [run["dag_run_id"] for run in airflow_api.runs(dag_id) if run["dag_run_id"] not in before]
+    assert sorted(after) == sorted(run_ids)  # none lost, none duplicated
+    scheduler = "restarted by supervisord" if program_pid(stack, "airflow-scheduler") != scheduler_pid \
+        else "kept running and reconnected"
+    record_recovery(Recovery(
+        "5. PostgreSQL (Airflow metadata) restarted while runs are queued",
+        f"scheduler {scheduler}; healthy {healthy:.0f} s after PostgreSQL was back",
+        done_at - stopped_at, 0, 0,
+        f"PostgreSQL down {down_seconds:.0f} s; {count}/{count} queued runs succeeded"))

@@ -38,7 +38,7 @@ from mlflow import MlflowClient
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from scripts.airflow_api import AirflowApi
-from scripts.stack import StackConfig, health_checks, process_info, supervisor
+from scripts.stack import PG_SUPERUSER_PASSWORD, StackConfig, health_checks, process_info, supervisor
 from tests.faults.conftest import Recovery
 from tests.support.flights_history import ETL_DAG, TRAIN_DAG, ensure_flights_history
 
@@ -321,7 +321,7 @@ def test_worker_killed_with_sigkill_is_detected_by_heartbeat_and_retried(
 
 
 def source_admin(stack: StackConfig) -> Any:
-    conn = psycopg2.connect(host="127.0.0.1", port=stack.pg_port, user="postgres", password="postgres",
+    conn = psycopg2.connect(host="127.0.0.1", port=stack.pg_port, user="postgres", password=PG_SUPERUSER_PASSWORD,
                             dbname="postgres", connect_timeout=5)
     conn.autocommit = True
     return conn

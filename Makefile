@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training rollback-data
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training rollback-data test-faults
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -41,6 +41,9 @@ typecheck: setup ## mypy on include/ and plugins/
 
 test: setup lint typecheck ## Quality gates, then all test tiers (starts a separate test stack)
 	@$(PY) -m pytest
+
+test-faults: setup ## Only the fault injections (their own test stack; part of make test too)
+	@$(PY) -m pytest tests/faults
 
 unit: setup ## Only the tests that need no server
 	@$(PY) -m pytest tests/unit tests/dags

@@ -57,10 +57,17 @@ def mlflow_client(stack_connections: None) -> MlflowClient:
     return MlflowHook().get_conn()
 
 
+def pause(api: AirflowApi, dag_id: str) -> None:
+    api.call("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
+
+
 @pytest.fixture(scope="module")
 def history(airflow_api: AirflowApi, lakefs: LakeFSHook) -> None:
+    """Curated flights to train on; ``train_flights`` paused, so the ETL runs here start no training
+    (only fault 2 unpauses it, for its own run)."""
     ensure_flights_history(airflow_api, lakefs)
     airflow_api.unpause(ETL_DAG)
+    pause(airflow_api, TRAIN_DAG)
 
 
 def program_pid(stack: StackConfig, program: str) -> int:
@@ -239,6 +246,7 @@ def test_mlflow_killed_while_train_logs(history: None, stack: StackConfig, airfl
     killed_at = time.time()
     restarted = wait_healthy(stack, "mlflow", 600)
     state = airflow_api.wait_for_run(TRAIN_DAG, run_id, timeout=1200)
+    pause(airflow_api, TRAIN_DAG)
     assert state == "success", airflow_api.task_states(TRAIN_DAG, run_id)
     train = task_instance(airflow_api, TRAIN_DAG, run_id, "train")
 

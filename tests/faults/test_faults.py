@@ -415,3 +415,12 @@ def test_postgres_restarted_while_runs_are_queued(history: None, stack: StackCon
         f"scheduler {scheduler}; healthy {healthy:.0f} s after PostgreSQL was back",
         done_at - stopped_at, 0, 0,
         f"PostgreSQL down {down_seconds:.0f} s; {count}/{count} queued runs succeeded"))
+
+
+# --------------------------------------------------------------------------- 6. serving (TODO)
+# TODO(serving, issue #16 fault 6): when the serving stage lands (the production Bento and its proxy as
+# supervisord programs), add ``test_production_bento_killed_...`` here: SIGKILL the Bento's process group by
+# its supervisord pid (``program_pid``) while a client sends requests through the proxy; assert each request
+# gets a 200 from a healthy slot or a clean 503 within a bound (never a hang), supervisord restarts the Bento,
+# and ``record_recovery`` the time until its slot is healthy again. tests/integration/test_exposure.py
+# already checks whatever it listens on.

@@ -151,9 +151,21 @@ class ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: MergeKillingProxy
 
-    def forward(self) -> None:
+    def body(self) -> bytes | None:
+        """The request's body, also when it comes in chunks (the lakeFS SDK streams uploads)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
+        return self.rfile.read(length) if length else None
+
+    def forward(self) -> None:
+        body = self.body()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         try:
             response = requests.request(self.command, self.server.upstream + self.path, headers=headers, data=body,

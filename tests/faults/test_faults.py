@@ -62,12 +62,19 @@ def pause(api: AirflowApi, dag_id: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def history(airflow_api: AirflowApi, lakefs: LakeFSHook) -> None:
-    """Curated flights to train on; ``train_flights`` paused, so the ETL runs here start no training
-    (only fault 2 unpauses it, for its own run)."""
-    ensure_flights_history(airflow_api, lakefs)
+def etl(airflow_api: AirflowApi) -> None:
+    """``etl_flights`` ready; ``train_flights`` paused, so the ETL runs here start no training (only
+    fault 2 unpauses it, for its own run)."""
+    for dag_id in (ETL_DAG, TRAIN_DAG):
+        airflow_api.wait_for_dag(dag_id)
     airflow_api.unpause(ETL_DAG)
     pause(airflow_api, TRAIN_DAG)
+
+
+@pytest.fixture(scope="module")
+def history(etl: None, airflow_api: AirflowApi, lakefs: LakeFSHook) -> None:
+    """Curated flights to train on (loaded already in a full session)."""
+    ensure_flights_history(airflow_api, lakefs)
 
 
 def program_pid(stack: StackConfig, program: str) -> int:
@@ -208,7 +215,7 @@ def connection_host(api: AirflowApi, conn_id: str, host: str) -> Iterator[None]:
 
 
 def test_lakefs_killed_between_merge_request_and_response(
-        history: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
+        etl: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
         record_recovery: Callable[[Recovery], None]) -> None:
     day, path = "2013-03-25", "curated/flights/flight_date=2013-03-25/part-0.parquet"
     pid_before = program_pid(stack, "lakefs")
@@ -306,7 +313,7 @@ def parent_of(pid: int) -> int | None:
 
 
 def test_worker_killed_with_sigkill_is_detected_by_heartbeat_and_retried(
-        history: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
+        etl: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
         record_recovery: Callable[[Recovery], None]) -> None:
     day, task = "2013-03-26", "validate"
     run_id = airflow_api.trigger(ETL_DAG, {"partition_date": day})
@@ -358,7 +365,7 @@ def set_source_available(stack: StackConfig, available: bool) -> None:
 
 
 def test_source_database_stopped_during_extract_then_started(
-        history: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
+        etl: None, stack: StackConfig, airflow_api: AirflowApi, lakefs: LakeFSHook,
         record_recovery: Callable[[Recovery], None]) -> None:
     day, task = "2013-03-27", "extract_to_branch"
     main_before = lakefs.head_commit("main")
@@ -399,7 +406,7 @@ def test_source_database_stopped_during_extract_then_started(
 # --------------------------------------------------------------------------- 5. PostgreSQL restart
 
 
-def test_postgres_restarted_while_runs_are_queued(history: None, stack: StackConfig, airflow_api: AirflowApi,
+def test_postgres_restarted_while_runs_are_queued(etl: None, stack: StackConfig, airflow_api: AirflowApi,
                                                   record_recovery: Callable[[Recovery], None]) -> None:
     dag_id, count = "stack_smoke", 4
     airflow_api.wait_for_dag(dag_id)

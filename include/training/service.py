@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from include.common.datasets import read_days
 from include.common.metadata import Alias
+from include.common.registry import alias_version
 from include.common.usecase import UseCase
 from include.training.gate import GateDecision, HoldoutData, ModelScore, evaluate_gate
 from include.training.tracking import (
     DataRef,
     LoggedRun,
-    alias_version,
     load_model,
     log_evaluation_run,
     log_training,

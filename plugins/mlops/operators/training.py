@@ -222,8 +222,9 @@ class EvaluationGateOperator(TrainingOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.common.metadata import Alias, AssetExtra
+        from include.common.registry import set_alias
         from include.training.service import gate_decision
-        from include.training.tracking import LoggedRun, log_decision, run_settings, set_alias
+        from include.training.tracking import LoggedRun, log_decision, run_settings
         from mlops.notifications.gate import notify_gate_rejection
 
         usecase = self.load_usecase()

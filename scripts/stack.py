@@ -374,6 +374,14 @@ def http_ok(url: str, expected: tuple[int, ...] = (200, 204)) -> bool:
         return False
 
 
+def proxy_ok(cfg: StackConfig) -> bool:
+    """The proxy answers on its first slot port (503 while nothing is deployed there)."""
+    layout = serving_layout(cfg)
+    if not layout.usecases:
+        return True
+    return http_ok(layout.endpoint(layout.usecases[0], "staging") + "/livez", (200, 503))
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
@@ -708,8 +716,29 @@ def health_checks(cfg: StackConfig) -> dict[str, Callable[[], bool]]:
         "lakefs": partial(http_ok, f"{cfg.lakefs_endpoint}/api/v1/healthcheck"),
         "alert-sink": partial(http_ok, f"http://127.0.0.1:{cfg.webhook_port}/"),
         "mlflow": partial(http_ok, f"{cfg.mlflow_uri}/health"),
+        "serving-proxy": partial(proxy_ok, cfg),
         **{f"airflow-{c}": partial(airflow_healthy, cfg, (part,)) for c, part in airflow_parts.items()},
     }
+
+
+def start_serving(cfg: StackConfig, checks: dict[str, Callable[[], bool]]) -> None:
+    """The proxy, and the slot servers that served before (``make up`` after ``make down``)."""
+    from include.serving.slots import live_programs, write_proxy_files
+
+    layout = serving_layout(cfg)
+    write_proxy_files(layout)
+    start_programs(cfg, "serving-proxy")
+    wait_healthy(cfg, "serving-proxy", checks["serving-proxy"], 30)
+    served = live_programs(layout)
+    start_programs(cfg, *served)
+    for program in served:
+        wait_healthy(cfg, program, partial(http_ok, f"http://127.0.0.1:{bento_port(layout, program)}/readyz"), 300)
+    if served:
+        print(f"  serving: {', '.join(served)}")
+
+
+def bento_port(layout: Any, program: str) -> int:
+    return int(json.loads(layout.server_file(*program.split("-")[1:]).read_text())["port"])
 
 
 def up(cfg: StackConfig) -> None:
@@ -737,12 +766,17 @@ def up(cfg: StackConfig) -> None:
     wait_healthy(cfg, "mlflow", checks["mlflow"], 600)
     wait_healthy(cfg, "airflow-api-server", partial(airflow_healthy, cfg), 600)
     load_airflow_settings(cfg)
+    start_serving(cfg, checks)
     print(f"Stack up in {time.monotonic() - started:.1f}s.\n")
     print(f"  Airflow UI  {cfg.airflow_url}   login {cfg.admin_user} / {cfg.admin_password}")
     print(f"  MLflow UI   {cfg.mlflow_uri}")
     print(f"  lakeFS UI   {cfg.lakefs_endpoint}   access key {cfg.lakefs_access_key_id}"
           f" / secret {cfg.lakefs_secret_access_key}")
     print(f"  PostgreSQL  127.0.0.1:{cfg.pg_port}  (source db: {cfg.pg_url('source', 'postgresql')})")
+    layout = serving_layout(cfg)
+    for usecase in layout.usecases:
+        print(f"  Serving     {usecase}: production {layout.endpoint(usecase, 'production')}, "
+              f"staging {layout.endpoint(usecase, 'staging')}  (POST /predict, /docs)")
     print(f"  Alerts      SMTP 127.0.0.1:{cfg.smtp_port}, webhook 127.0.0.1:{cfg.webhook_port}; "
           f"received in {cfg.alerts}/mail.jsonl, webhook.jsonl")
     print(f"  Logs        {cfg.logs}  (make logs SERVER=<program>; make status)\n"

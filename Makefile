@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training rollback
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -52,6 +52,10 @@ lock: ## Re-resolve requirements.lock from requirements.txt
 reproduce: setup ## Retrain an MLflow run and compare its metrics exactly: make reproduce RUN_ID=<run id>
 	@if [ -z "$(RUN_ID)" ]; then echo "usage: make reproduce RUN_ID=<MLflow run id>"; exit 2; fi
 	@$(PY) scripts/reproduce.py "$(RUN_ID)"
+
+rollback: setup ## Production back to the champion's predecessor: make rollback USECASE=<name> [TO=<version>]
+	@if [ -z "$(USECASE)" ]; then echo "usage: make rollback USECASE=<name> [TO=<model version>]"; exit 2; fi
+	@$(PY) scripts/rollback.py "$(USECASE)" "$(TO)"
 
 clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs, secrets
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py clean; fi

@@ -28,7 +28,8 @@ def test_every_use_case_gets_its_dags_and_nothing_else_loads(dagbag) -> None:  #
 
     usecases = load_usecases()
     expected = {"stack_smoke", *(f"etl_{u.name}" for u in usecases),
-                *(f"train_{u.name}" for u in usecases if u.training is not None)}
+                *(f"train_{u.name}" for u in usecases if u.training is not None),
+                *(f"{kind}_{u.name}" for u in usecases if u.serving is not None for kind in ("deploy", "rollback"))}
     assert {"etl_flights", "train_flights", "etl_hotels", "train_hotels"} <= expected
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == expected

@@ -124,8 +124,10 @@ def proxy_conf(layout: SlotLayout, usecase: str, slot: str, color: str | None) -
         body = ("    default_type application/json;\n"
                 f"    location / {{ return 503 '{{\"error\": \"no model deployed to {usecase} {slot}\"}}'; }}\n")
     else:
-        body = (f"    location / {{\n"
-                f"        proxy_pass http://127.0.0.1:{layout.server_port(usecase, slot, color)};\n"
+        server = f"http://127.0.0.1:{layout.server_port(usecase, slot, color)}"
+        body = (f"    location = /docs {{ proxy_pass {server}/; }}  # BentoML's API docs page is its root\n"
+                f"    location / {{\n"
+                f"        proxy_pass {server};\n"
                 "        proxy_http_version 1.1;\n"
                 "        proxy_set_header Host $host;\n"
                 "        proxy_read_timeout 60s;\n"

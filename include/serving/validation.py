@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -191,7 +192,9 @@ def offline_predictions(model_dir: str, sample: pd.DataFrame, task: str) -> np.n
     """The registered model's own predictions (MLflow's sklearn flavour, in this process)."""
     import mlflow.sklearn
 
-    pipeline = mlflow.sklearn.load_model(model_dir)
+    with warnings.catch_warnings():  # skops touches every loaded module: ~1,000 deprecation warnings
+        warnings.simplefilter("ignore")
+        pipeline = mlflow.sklearn.load_model(model_dir)
     if task == "binary_classification":
         return np.asarray(pipeline.predict_proba(sample)[:, 1], dtype=float)
     return np.asarray(pipeline.predict(sample), dtype=float)

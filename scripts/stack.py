@@ -844,6 +844,9 @@ def status(cfg: StackConfig) -> int:
         program = info.get(name, {})
         print(f"  {name:22s} {program.get('statename', '-'):9s} {'healthy' if ok else 'DOWN':8s} "
               f"{program.get('description', '')}")
+    for name, program in info.items():  # the slot servers deployments started
+        if name.startswith("bento-") and program["statename"] != "STOPPED":
+            print(f"  {name:34s} {program['statename']:9s} {program.get('description', '')}")
     return 0 if all(healthy.values()) else 1
 
 
@@ -863,7 +866,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("up", "down", "status", "env", "clean"):
         commands.add_parser(name)
     logs = commands.add_parser("logs", help="print a program's log (-f: follow it)")
-    logs.add_argument("program", choices=(*PROGRAMS, "supervisord"))
+    layout = serving_layout(StackConfig.from_env())
+    logs.add_argument("program", choices=(*PROGRAMS, *(layout.program(*p) for p in layout.programs()), "supervisord"))
     logs.add_argument("-n", "--lines", type=int, default=100)
     logs.add_argument("-f", "--follow", action="store_true")
     commands.add_parser("restart", help="restart one program").add_argument("program", choices=PROGRAMS)

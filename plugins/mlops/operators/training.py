@@ -1,7 +1,6 @@
 """Operators of ``train_<use case>``: pin the data, then train -> evaluation gate, or evaluate only.
 
-Each wires Airflow to ``include.training.service`` with clients from the hooks; its inputs are
-explicit templated arguments (the factory binds them to the run's params).
+Each wires Airflow to ``include.training.service`` with clients from the hooks; inputs are templated arguments.
 """
 
 from __future__ import annotations

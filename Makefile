@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training rollback
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -62,6 +62,9 @@ clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs
 
 bench-training: up ## Benchmark: train_<USECASE> through the scheduler vs one Python process (prints figures)
 	@$(PY) benchmarks/training.py
+
+bench-serving: up ## Benchmark: the champion's Bento vs a bare Starlette app of the same model (make demo first)
+	@$(PY) benchmarks/serving.py $(if $(USECASE),--usecase $(USECASE))
 
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py

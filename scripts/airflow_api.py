@@ -124,8 +124,19 @@ class AirflowApi:
             time.sleep(2)
         raise AirflowApiError(f"{dag_id} {run_id}: {task_id} not in {states} within {timeout:.0f}s")
 
-    def answer_approval(self, dag_id: str, run_id: str, task_id: str, option: str) -> dict[str, Any]:
-        """Answer a human-in-the-loop task (e.g. ``Approve`` or ``Reject``) as the API's user."""
+    def answer_approval(self, dag_id: str, run_id: str, task_id: str, option: str,
+                        settle_seconds: float = 5) -> dict[str, Any]:
+        """Answer a human-in-the-loop task (e.g. ``Approve`` or ``Reject``) as the API's user.
+
+        Only once the task has been waiting for ``settle_seconds``: an answer that arrives while the
+        worker is still parking the task (within a second of the question) makes Airflow 3.3 kill that
+        try and ask again in a retry (seen under load)."""
+        deadline = time.monotonic() + 300
+        since = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < settle_seconds:
+            if self.task_states(dag_id, run_id).get(task_id) != "awaiting_input":
+                since = time.monotonic()
+            time.sleep(0.5)
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"
         return dict(self.call("PATCH", path, json={"chosen_options": [option], "params_input": {}}))
 

@@ -30,8 +30,9 @@ from include.common.usecase import LoadTestConfig  # noqa: E402
 from include.serving.deployment import free_port  # noqa: E402
 from include.serving.packaging import bento_environment, bento_model_dir  # noqa: E402
 from include.serving.server import running_bento, serving_env, stop_group, wait_ready  # noqa: E402
+from include.serving.slots import SlotLayout  # noqa: E402
 from include.serving.validation import load_test  # noqa: E402
-from scripts.stack import StackConfig, client_connections, serving_layout  # noqa: E402
+from scripts.stack import StackConfig, client_connections  # noqa: E402
 
 CONCURRENCY = (1, 8, 32)
 BATCH = 16  # records per batched request
@@ -73,7 +74,7 @@ def main() -> int:
     parser.add_argument("--bento", help="name:version (default: the champion's Bento)")
     args = parser.parse_args()
     cfg = StackConfig.from_env()
-    layout = serving_layout(cfg)
+    layout = SlotLayout.load(cfg.home / "serving")
     from include.common.usecase import load_usecase
 
     model = load_usecase(args.usecase).require_training().registered_model

@@ -678,7 +678,6 @@ def stack_variables(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW_USERNAME": cfg.admin_user,
         "AIRFLOW_PASSWORD": cfg.admin_password,
         "SERVING_HOME": str(cfg.home / "serving"),
-        "SERVING_PORT_BASE": str(cfg.serving_port_base),
         "SUPERVISOR_SOCKET": str(cfg.supervisor_socket),
     }
 

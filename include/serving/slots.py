@@ -63,6 +63,19 @@ class SlotLayout:
     def endpoint(self, usecase: str, slot: str) -> str:
         return f"http://127.0.0.1:{self.proxy_port(usecase, slot)}"
 
+    def save(self) -> None:
+        """Record the layout in the serving home: every process reads the stack's ports from there."""
+        write_json(self.home / "layout.json", {"usecases": list(self.usecases), "base_port": self.base_port})
+
+    @classmethod
+    def load(cls, home: Path) -> SlotLayout:
+        """The layout the stack wrote at ``make up`` (not this process's idea of the use cases)."""
+        path = home / "layout.json"
+        if not path.exists():
+            raise SwitchError(f"{path} is missing: the stack's serving slots were never set up (make up)")
+        values = json.loads(path.read_text())
+        return cls(home, tuple(values["usecases"]), int(values["base_port"]))
+
     @staticmethod
     def program(usecase: str, slot: str, color: str) -> str:
         return f"bento-{usecase}-{slot}-{color}"
@@ -159,7 +172,8 @@ http {{
 
 
 def write_proxy_files(layout: SlotLayout) -> None:
-    """The main configuration and one file per slot, from the recorded slot states (``make up``)."""
+    """The layout, the main configuration and one file per slot from the recorded slot states (``make up``)."""
+    layout.save()
     (layout.nginx_dir / "tmp").mkdir(parents=True, exist_ok=True)
     (layout.nginx_dir / "nginx.conf").write_text(nginx_conf(layout))
     for usecase in layout.usecases:

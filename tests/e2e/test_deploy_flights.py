@@ -23,11 +23,12 @@ from mlflow import MlflowClient
 
 from include.common.metadata import Alias, Artifact, TagKey
 from include.common.usecase import load_usecase
+from include.serving.slots import SlotLayout
 from include.training.service import PinnedData, run_settings_for, train_and_log
 from include.training.tracking import DataRef
 from mlops.hooks.mlflow import MlflowHook
 from scripts.airflow_api import AirflowApi
-from scripts.stack import StackConfig, serving_layout
+from scripts.stack import StackConfig
 from tests.conftest import received_alerts
 from tests.support.source_data import partitions
 
@@ -63,8 +64,12 @@ def versions(mlflow_client: MlflowClient, stack: StackConfig) -> dict[str, str]:
     return runs
 
 
+def layout(stack: StackConfig) -> SlotLayout:
+    return SlotLayout.load(stack.home / "serving")  # as the stack recorded it
+
+
 def endpoint(stack: StackConfig, slot: str, usecase: str = "flights") -> str:
-    return serving_layout(stack).endpoint(usecase, slot)
+    return layout(stack).endpoint(usecase, slot)
 
 
 def sample_records(client: MlflowClient, run_id: str, rows: int = 3) -> list[dict[str, Any]]:
@@ -232,7 +237,7 @@ def test_broken_bentos_are_never_promoted_and_say_why(
 
 def bento_dir(stack: StackConfig, tag: str) -> Path:
     name, version = tag.split(":")
-    return Path(serving_layout(stack).bentoml_home) / "bentos" / name / version
+    return layout(stack).bentoml_home / "bentos" / name / version
 
 
 def yaml_of(stack: StackConfig, tag: str) -> dict[str, Any]:

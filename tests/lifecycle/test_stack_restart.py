@@ -8,7 +8,7 @@ import uuid
 import mlflow
 import requests
 
-from include.serving.slots import SLOTS, read_slot
+from include.serving.slots import SLOTS, SlotLayout, read_slot
 from mlops.hooks.lakefs import LakeFSHook
 from scripts.airflow_api import AirflowApi
 from scripts.stack import (
@@ -16,7 +16,6 @@ from scripts.stack import (
     StackConfig,
     alive,
     recorded_supervisord,
-    serving_layout,
     stack_processes,
     supervisor,
 )
@@ -30,7 +29,7 @@ def listening(port: int) -> bool:
 
 def served_versions(cfg: StackConfig) -> dict[str, str]:
     """What each deployed slot answers through the proxy (after the deploy e2e tests: flights' slots)."""
-    layout = serving_layout(cfg)
+    layout = SlotLayout.load(cfg.home / "serving")
     served = {}
     for usecase in layout.usecases:
         for slot in SLOTS:

@@ -1,8 +1,8 @@
 """Airflow hook for the stack's serving slots: the one way tasks build, serve and switch Bentos.
 
 The connection (default ``mlops_serving``, type ``generic``) has in its extra field ``home`` (the
-BentoML store and slot state), ``port_base`` (the first port of the slots' proxy) and
-``supervisor_socket`` (the stack's supervisord, which runs the proxy and the slot servers).
+BentoML store, the slot layout and state) and ``supervisor_socket`` (the stack's supervisord, which
+runs the proxy and the slot servers). Ports come from the layout the stack recorded in ``home``.
 """
 
 from __future__ import annotations
@@ -61,18 +61,16 @@ class ServingHook(BaseHook):
     @cached_property
     def _extra(self) -> dict[str, Any]:
         extra = dict(self.get_connection(self.serving_conn_id).extra_dejson)
-        missing = [key for key in ("home", "port_base", "supervisor_socket") if not extra.get(key)]
+        missing = [key for key in ("home", "supervisor_socket") if not extra.get(key)]
         if missing:
             raise ValueError(f"connection {self.serving_conn_id!r} lacks {missing} in its extra field")
         return extra
 
     @cached_property
     def layout(self) -> SlotLayout:
-        from include.common.usecase import load_usecases
         from include.serving.slots import SlotLayout
 
-        return SlotLayout(Path(self._extra["home"]), tuple(sorted(u.name for u in load_usecases() if u.serving)),
-                          int(self._extra["port_base"]))
+        return SlotLayout.load(Path(self._extra["home"]))
 
     @property
     def bentoml_home(self) -> Path:

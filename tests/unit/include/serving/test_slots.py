@@ -61,5 +61,10 @@ def test_make_up_restores_what_each_slot_served(tmp_path: Path) -> None:
     assert "0.0.0.0" not in main + conf
 
 
-def test_colours_alternate() -> None:
+def test_every_process_reads_the_layout_the_stack_recorded(tmp_path: Path) -> None:
+    slots = layout(tmp_path)
+    with pytest.raises(SwitchError, match="never set up"):
+        SlotLayout.load(tmp_path)
+    slots.save()
+    assert SlotLayout.load(tmp_path) == slots
     assert COLORS == ("blue", "green")

@@ -143,8 +143,15 @@ def proxy_conf(layout: SlotLayout, usecase: str, slot: str, color: str | None) -
                 f"        proxy_pass {server};\n"
                 "        proxy_http_version 1.1;\n"
                 "        proxy_set_header Host $host;\n"
+                "        proxy_connect_timeout 2s;  # a dead server: a quick 503 below, never a hang\n"
                 "        proxy_read_timeout 60s;\n"
+                "        proxy_intercept_errors off;\n"
                 f"        add_header {SERVED_BY} {layout.program(usecase, slot, color)} always;\n"
+                "    }\n"
+                "    error_page 502 504 =503 @unavailable;\n"
+                "    location @unavailable {\n"
+                "        default_type application/json;\n"
+                f"        return 503 '{{\"error\": \"the {usecase} {slot} model server is restarting\"}}';\n"
                 "    }\n")
     return f"# {usecase} {slot}: written by include/serving/slots.py\nserver {{\n{listen}{body}}}\n"
 

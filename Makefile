@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training rollback-data test-faults
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -61,11 +61,18 @@ rollback-data: setup ## Roll lakeFS main back to a commit, as a new commit: make
 	  echo 'usage: make rollback-data USECASE=<name> TO=<commit of main> REASON="why"'; exit 2; fi
 	@$(PY) scripts/rollback_data.py "$(USECASE)" "$(TO)" --reason "$(REASON)"
 
+rollback: setup ## Production back to the champion's predecessor: make rollback USECASE=<name> [TO=<version>]
+	@if [ -z "$(USECASE)" ]; then echo "usage: make rollback USECASE=<name> [TO=<model version>]"; exit 2; fi
+	@$(PY) scripts/rollback.py "$(USECASE)" "$(TO)"
+
 clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs, secrets
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py clean; fi
 
 bench-training: up ## Benchmark: train_<USECASE> through the scheduler vs one Python process (prints figures)
 	@$(PY) benchmarks/training.py
+
+bench-serving: up ## Benchmark: the champion's Bento vs a bare Starlette app of the same model (make demo first)
+	@$(PY) benchmarks/serving.py $(if $(USECASE),--usecase $(USECASE))
 
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 from include.common.datasets import read_days
 from include.common.metadata import Alias
 from include.common.params import ParameterError, check_date_in_range, partitions_between
+from include.common.registry import alias_version, has_model_version
 from include.common.usecase import UseCase
 from include.training.gate import GateDecision, HoldoutData, ModelScore, evaluate_gate
 from include.training.tracking import (
     DataRef,
     LoggedRun,
-    alias_version,
-    has_model_version,
     load_model,
     log_evaluation_run,
     log_training,

@@ -29,6 +29,7 @@ def test_every_use_case_gets_its_dags_and_nothing_else_loads(dagbag) -> None:  #
     usecases = load_usecases()
     expected = {"stack_smoke", *(f"etl_{u.name}" for u in usecases),
                 *(f"train_{u.name}" for u in usecases if u.training is not None),
+                *(f"{kind}_{u.name}" for u in usecases if u.serving is not None for kind in ("deploy", "rollback")),
                 *(f"rollback_data_{u.name}" for u in usecases)}
     assert {"etl_flights", "train_flights", "etl_hotels", "train_hotels"} <= expected
     assert dagbag.import_errors == {}
@@ -96,9 +97,12 @@ BAD_PARAMS = {
     "rollback_data_": [({"reason": "bad day"}, "to_commit"), ({"to_commit": "main"}, "reason"),
                        ({"to_commit": "main'; --", "reason": "bad day"}, "to_commit"),
                        ({"to_commit": "main", "reason": "x"}, "reason")],
+    "deploy_": [({"model_version": "1 OR 1=1"}, "model_version"), ({"model_version": 3}, "model_version")],
+    "rollback_": [({"to_version": "latest; rm -rf /"}, "to_version"), ({"to_version": "-1"}, "to_version")],
 }
 GOOD_PARAMS = {"etl_": {"partition_date": "2013-02-04"}, "train_": {"window_days": 30, "data_commit": "main~1"},
-               "rollback_data_": {"to_commit": "a1b2c3", "reason": "bad day published"}, "stack_smoke": {}}
+               "rollback_data_": {"to_commit": "a1b2c3", "reason": "bad day published"}, "stack_smoke": {},
+               "deploy_": {"model_version": "3"}, "rollback_": {"to_version": "2"}}
 
 
 def test_every_dags_params_refuse_malformed_values_naming_the_parameter(dagbag) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from include.common.usecase import load_usecase
 from mlops.hooks.lakefs import LakeFSHook
 from scripts.airflow_api import AirflowApi
 from tests.conftest import REPO_ROOT, StackController
-from tests.support.flights_history import ETL_DAG, TRAIN_DAG, ensure_flights_history
+from tests.support.flights_history import ETL_DAG, TRAIN_DAG, ensure_flights_history, pause_deployments
 
 ROLLBACK_DAG = "rollback_data_flights"
 BAD_DAY = "2013-03-20"  # no other test publishes it
@@ -34,6 +34,7 @@ def lakefs(stack_connections: None) -> LakeFSHook:
 @pytest.fixture(scope="module")
 def rolled_back(stack_controller: StackController, airflow_api: AirflowApi, lakefs: LakeFSHook) -> dict[str, Any]:
     ensure_flights_history(airflow_api, lakefs)
+    pause_deployments(airflow_api)  # the training this test starts deploys nothing
     airflow_api.call("PATCH", f"/dags/{TRAIN_DAG}", json={"is_paused": True})  # the mistake trains nothing
     good = lakefs.head_commit("main")
     etl_run = airflow_api.trigger(ETL_DAG, {"partition_date": BAD_DAY})

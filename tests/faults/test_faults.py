@@ -40,7 +40,7 @@ from mlops.hooks.mlflow import MlflowHook
 from scripts.airflow_api import AirflowApi
 from scripts.stack import PG_SUPERUSER_PASSWORD, StackConfig, health_checks, process_info, supervisor
 from tests.faults.conftest import Recovery
-from tests.support.flights_history import ETL_DAG, TRAIN_DAG, ensure_flights_history
+from tests.support.flights_history import ETL_DAG, TRAIN_DAG, ensure_flights_history, pause_deployments
 
 MODEL = "flights_delay"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host",
@@ -69,6 +69,7 @@ def etl(airflow_api: AirflowApi) -> None:
         airflow_api.wait_for_dag(dag_id)
     airflow_api.unpause(ETL_DAG)
     pause(airflow_api, TRAIN_DAG)
+    pause_deployments(airflow_api)  # fault 2's training deploys nothing
 
 
 @pytest.fixture(scope="module")

@@ -43,3 +43,15 @@ def ensure_flights_history(api: AirflowApi, hook: LakeFSHook) -> None:
     api.wait_for_backfill(backfill, timeout=1200)
     missing = set(history_days()) - published_days(hook)
     assert not missing, f"the history backfill left days unpublished: {sorted(missing)}"
+
+
+def pause_deployments(api: AirflowApi, usecase: str = "flights") -> None:
+    """Pause ``deploy_<usecase>`` when it exists: trainings started by data tests must not start deployments
+    (packaging, load tests, an approval waiting for days) that the serving tests own."""
+    from scripts.airflow_api import AirflowApiError
+
+    try:
+        api.call("PATCH", f"/dags/deploy_{usecase}", json={"is_paused": True})
+    except AirflowApiError as error:
+        if " 404 " not in str(error):
+            raise

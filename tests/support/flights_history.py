@@ -39,10 +39,33 @@ def ensure_flights_history(api: AirflowApi, hook: LakeFSHook) -> None:
     api.unpause(ETL_DAG)
     if set(history_days()) <= published_days(hook):
         return
-    backfill = api.backfill(ETL_DAG, *HISTORY, timezone=TIMEZONE, reprocess_behavior="failed")
-    api.wait_for_backfill(backfill, timeout=1200)
+    running = [b["id"] for b in api.call("GET", "/backfills", params={"dag_id": ETL_DAG})["backfills"]
+               if not b.get("completed_at")]  # another module's load, still going: wait for it instead
+    backfill = running[0] if running else api.backfill(ETL_DAG, *HISTORY, timezone=TIMEZONE,
+                                                       reprocess_behavior="failed")
+    wait_for_backfill(api, backfill)
     missing = set(history_days()) - published_days(hook)
     assert not missing, f"the history backfill left days unpublished: {sorted(missing)}"
+
+
+def wait_for_backfill(api: AirflowApi, backfill: int, timeout: float = 1500) -> None:
+    """Like ``AirflowApi.wait_for_backfill``, riding over a slow answer of a busy API server (a shared,
+    overloaded machine made single calls exceed the client's 30 s)."""
+    import time
+
+    import requests
+
+    from scripts.airflow_api import AirflowApiError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if api.call("GET", f"/backfills/{backfill}").get("completed_at"):
+                return
+        except (requests.RequestException, AirflowApiError) as error:
+            print(f"backfill {backfill}: status not read ({error}); retrying")
+        time.sleep(5)
+    raise AssertionError(f"backfill {backfill} did not complete within {timeout:.0f} s")
 
 
 def pause_deployments(api: AirflowApi, usecase: str = "flights") -> None:

@@ -124,10 +124,11 @@ class MergeKillingProxy(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, upstream: str, kill: Callable[[], None]) -> None:
+    def __init__(self, upstream: str, kill: Callable[[], None], branch_prefix: str) -> None:
         super().__init__(("127.0.0.1", 0), ProxyHandler)
         self.upstream = upstream.rstrip("/")
         self.kill = kill
+        self.branch_prefix = branch_prefix  # only this run's merge (other runs may use the connection too)
         self.killed_at: float | None = None
         self.merge_path: str | None = None
         self.lock = threading.Lock()
@@ -138,7 +139,9 @@ class MergeKillingProxy(ThreadingHTTPServer):
 
     def kill_once(self, method: str, path: str) -> bool:
         with self.lock:
-            if self.killed_at is not None or method != "POST" or not path.split("?")[0].endswith("/merge/main"):
+            route = path.split("?")[0]
+            if self.killed_at is not None or method != "POST" or not route.endswith("/merge/main") \
+                    or f"/refs/{self.branch_prefix}" not in route:
                 return False
             self.kill()
             self.killed_at, self.merge_path = time.time(), path
@@ -220,7 +223,8 @@ def test_lakefs_killed_between_merge_request_and_response(
         record_recovery: Callable[[Recovery], None]) -> None:
     day, path = "2013-03-25", "curated/flights/flight_date=2013-03-25/part-0.parquet"
     pid_before = program_pid(stack, "lakefs")
-    proxy = MergeKillingProxy(stack.lakefs_endpoint, lambda: os.kill(program_pid(stack, "lakefs"), signal.SIGKILL))
+    proxy = MergeKillingProxy(stack.lakefs_endpoint, lambda: os.kill(program_pid(stack, "lakefs"), signal.SIGKILL),
+                              branch_prefix=f"etl-flights-{day}-")
     with proxy.running(), connection_host(airflow_api, "lakefs_default", proxy.url):
         run_id = airflow_api.trigger(ETL_DAG, {"partition_date": day})
         state = airflow_api.wait_for_run(ETL_DAG, run_id, timeout=600)

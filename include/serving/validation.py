@@ -7,7 +7,6 @@ like the evaluation gate's decision; a model with any reason against it is never
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -69,8 +68,10 @@ class InfraReport:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready records (NaN as null), as a client would send them."""
-    return list(json.loads(frame.to_json(orient="records")))
+    """JSON-ready records with every float exact (NaN as null), as a client would send them.
+    (``DataFrame.to_json`` rounds to 10 digits: enough to move a value across a tree's split.)"""
+    return [{str(key): None if pd.isna(value) else value for key, value in row.items()}
+            for row in frame.to_dict(orient="records")]
 
 
 def served_values(response: requests.Response, task: str) -> np.ndarray:

@@ -30,7 +30,16 @@ class AirflowApi:
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+        """One API call; a GET (idempotent) is retried twice on a timeout or a dropped connection (a busy
+        2-core machine stalled the API server for up to a minute)."""
+        for attempt in range(3 if method == "GET" else 1):
+            try:
+                response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
+                break
+            except (requests.Timeout, requests.ConnectionError):
+                if attempt == 2 or method != "GET":
+                    raise
+                time.sleep(5)
         if not response.ok:
             raise AirflowApiError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None
@@ -48,6 +57,9 @@ class AirflowApi:
 
     def unpause(self, dag_id: str) -> None:
         self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def pause(self, dag_id: str) -> None:
+        self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None,
                 logical_date: str | None = None) -> str:

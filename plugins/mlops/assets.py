@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import Asset
 
-from include.common.metadata import challenger_asset_name, curated_asset_name
+from include.common.metadata import challenger_asset_name, curated_asset_name, drift_asset_name
 
 if TYPE_CHECKING:
     from include.common.usecase import UseCase
@@ -24,3 +24,8 @@ def challenger_asset(usecase: UseCase) -> Asset:
     """A model version that passed the evaluation gate (the deployment stage listens to it)."""
     model = usecase.require_training().registered_model
     return Asset(name=challenger_asset_name(usecase.name), uri=f"mlflow://models/{model}/challenger")
+
+
+def drift_asset(usecase: UseCase) -> Asset:
+    """Drift beyond the use case's thresholds that the retraining guard rails let through (train listens)."""
+    return Asset(name=drift_asset_name(usecase.name), uri=f"mlops://monitoring/{usecase.name}/drift")

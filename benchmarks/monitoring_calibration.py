@@ -98,9 +98,9 @@ def main() -> None:
     season = []
     for day in sorted(set(days))[31::args.step]:
         current = frame[days == day]
-        if len(current) < config.min_rows:
-            current = frame[(days <= day)].loc[lambda f: days_of(f, usecase.partition_column) >
-                                               sorted(set(days[days <= day]))[-config.max_window]]
+        if len(current) < config.min_rows:  # a trailing window, as the monitoring widens a small day
+            first_of_window = sorted(set(days[days <= day]))[-config.max_window]
+            current = frame[(days >= first_of_window) & (days <= day)]
         _, result = drift_report(current, reference, spec)
         season.append({"day": day, "rows": len(current), "share": round(result.drift_share, 3),
                        "drift": result.dataset_drift, "drifted": ",".join(result.drifted_columns)})

@@ -104,7 +104,7 @@ def build_day_report(client: MlflowClient, repository: Repository, usecase: UseC
 
     try:
         window = current_window(day, partition_days(repository, ref, usecase), rows_of,
-                                min_rows=config.min_rows, max_window=config.max_window)
+                                min_rows=config.min_rows, max_window=config.max_window, width=usecase.partition_width)
     except TooSmallError as error:
         raise MonitoringSkip(f"{usecase.name} {day}: {error}") from None
     current = pd.concat([frames[start] for start in window.days], ignore_index=True)

@@ -8,6 +8,8 @@ from datetime import date
 
 import pandas as pd
 
+from include.common.partitioning import PartitionWidth, shift
+
 
 class TooSmallError(ValueError):
     """Even the widest trailing window allowed has fewer rows than the tests need: the day is skipped."""
@@ -24,13 +26,15 @@ class CurrentWindow:
 
 
 def current_window(day: date, available: Sequence[date], rows_of: Callable[[date], int], *, min_rows: int,
-                   max_window: int) -> CurrentWindow:
-    """The monitored day's partition, or the shortest trailing window of partitions ending with it that
-    holds ``min_rows`` rows (at most ``max_window`` partitions). ``rows_of`` is called newest first and
-    only as far as needed. ``TooSmallError`` says how far the window got."""
+                   max_window: int, width: PartitionWidth = "day") -> CurrentWindow:
+    """The monitored day's partition, or the shortest trailing window ending with it that holds ``min_rows``
+    rows: the partitions among the last ``max_window`` partition starts (calendar: a missing partition is a
+    gap, never a reason to reach further back). ``rows_of`` is called newest first and only as far as
+    needed. ``TooSmallError`` says how far the window got."""
     if day not in available:
         raise ValueError(f"no curated partition {day} (available up to {max(available) if available else 'none'})")
-    earlier = sorted(d for d in available if d <= day)[-max_window:]
+    first = shift(day, -(max_window - 1), width)
+    earlier = sorted(d for d in available if first <= d <= day)
     taken: list[date] = []
     rows = 0
     for start in reversed(earlier):
@@ -38,8 +42,9 @@ def current_window(day: date, available: Sequence[date], rows_of: Callable[[date
         rows += rows_of(start)
         if rows >= min_rows:
             return CurrentWindow(tuple(taken), rows)
-    raise TooSmallError(f"{rows} rows in the {len(taken)} partitions {taken[0]} to {day} (at most {max_window}); "
-                        f"the drift tests need at least {min_rows} (monitoring.min_rows): skipped, no verdict")
+    raise TooSmallError(f"{rows} rows in the {len(taken)} partitions from {taken[0]} to {day} (window: {first} to "
+                        f"{day}, monitoring.max_window {max_window}); the drift tests need at least {min_rows} "
+                        "(monitoring.min_rows): skipped, no verdict")
 
 
 @dataclass(frozen=True)

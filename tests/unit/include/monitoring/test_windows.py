@@ -36,18 +36,27 @@ def test_a_small_day_widens_backwards_only_as_far_as_needed() -> None:
     assert asked == [DAYS[9], DAYS[8], DAYS[7]]
 
 
-def test_missing_days_are_skipped_and_later_days_never_used() -> None:
+def test_missing_days_are_gaps_and_later_days_never_used() -> None:
     available = [DAYS[0], DAYS[2], DAYS[3], DAYS[6]]
     rows_of, asked = counting({d: 100 for d in DAYS})
     window = current_window(DAYS[3], available, rows_of, min_rows=250, max_window=7)
     assert window.days == (DAYS[0], DAYS[2], DAYS[3]) and DAYS[6] not in asked
+    with pytest.raises(TooSmallError, match="200 rows in the 2 partitions from 2016-08-03 to 2016-08-04 "
+                                            r"\(window: 2016-08-02 to 2016-08-04"):
+        current_window(DAYS[3], available, rows_of, min_rows=250, max_window=3)  # DAYS[0] is outside
 
 
 def test_too_few_rows_even_in_the_widest_window_is_a_clear_skip() -> None:
     rows_of, _ = counting({d: 10 for d in DAYS})
-    with pytest.raises(TooSmallError, match=r"30 rows in the 3 partitions 2016-08-08 to 2016-08-10 \(at most 3\); "
-                                            r"the drift tests need at least 150"):
+    with pytest.raises(TooSmallError, match=r"30 rows in the 3 partitions from 2016-08-08 to 2016-08-10 .* "
+                                            r"the drift tests need at least 150 \(monitoring.min_rows\): skipped"):
         current_window(DAYS[9], DAYS, rows_of, min_rows=150, max_window=3)
+
+
+def test_weekly_partitions_widen_by_weeks() -> None:
+    mondays = [date(2013, 1, 7) + timedelta(weeks=i) for i in range(4)]
+    window = current_window(mondays[3], mondays, lambda d: 100, min_rows=300, max_window=3, width="week")
+    assert window.days == tuple(mondays[1:])
 
 
 def test_a_day_without_a_partition_is_an_error() -> None:

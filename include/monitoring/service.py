@@ -176,7 +176,7 @@ def record_day(client: MlflowClient, usecase: UseCase, day: date, report: DayRep
     folder, then replace the day's MLflow run with the reports, the summary figures and the plot."""
     config = usecase.require_monitoring()
     points = [p for p in trend_points(client, usecase, day, config.trend_days) if p["day"] != day]
-    points.append({"day": day, **report.metrics, "verdict": report.verdict})
+    points.append({**report.metrics, "day": day, "verdict": report.verdict})
     points.sort(key=lambda p: p["day"])
     trend_plot(points, report.folder / TREND, title=f"{usecase.name}: monitoring of "
                f"{report.summary['champion']['model_name']} v{report.summary['champion']['version']}, "

@@ -111,7 +111,7 @@ def trend_points(client: MlflowClient, usecase: UseCase, last: date, days: int) 
     points = []
     for run in runs_of_days(client, usecase, last - timedelta(days=days - 1), last):
         metrics = run.data.metrics
-        points.append({"day": from_day_number(metrics[DAY_METRIC]), **metrics,
+        points.append({**metrics, "day": from_day_number(metrics[DAY_METRIC]),
                        "verdict": run.data.tags.get(MonitoringKey.VERDICT, "")})
     return points
 

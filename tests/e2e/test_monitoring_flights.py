@@ -32,7 +32,7 @@ TIMEZONE = "America/New_York"
 HISTORY = ("2013-01-11", "2013-02-08")  # the champion's 21 days (to 01-31) and the monitored week
 CHAMPION_WINDOW = {"window_days": 21, "window_end": "2013-01-31"}
 BACKFILLED = ("2013-02-04", "2013-02-07")
-NORMAL_DAY = "2013-02-05"
+NORMAL_DAY = "2013-02-06"
 DRIFTED = ("2013-02-09", "2013-02-10")  # weather shifted in the source before their ETL
 REPORTS = {"drift.html", "drift.json", "performance.html", "performance.json", "summary.json", "trend.png"}
 SHIFT_WEATHER = """UPDATE weather SET temp = temp + 45, dewp = dewp + 40, humid = LEAST(humid + 40, 100),

@@ -89,8 +89,6 @@ def build_day_report(client: MlflowClient, repository: Repository, usecase: UseC
     """Reports of ``day`` (curated data at lakeFS ``ref``) against the champion, written into ``folder``.
 
     Raises ``MonitoringSkip`` when there is no champion or too few rows even in the widest window."""
-    from evidently import __version__ as evidently_version
-
     from include.monitoring.windows import TooSmallError
 
     started = time.perf_counter()
@@ -115,6 +113,8 @@ def build_day_report(client: MlflowClient, repository: Repository, usecase: UseC
     model = load_champion_model(client, champion)
     current[PREDICTION] = predict(model, current, usecase.features, usecase.task)
     reference[PREDICTION] = predict(model, reference, usecase.features, usecase.task)
+
+    from evidently import __version__ as evidently_version  # after the cheap skips: 4-12 s of imports
 
     report_started = time.perf_counter()
     spec = drift_spec(usecase)

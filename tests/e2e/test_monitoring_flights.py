@@ -29,11 +29,11 @@ from tests.conftest import received_alerts
 
 DAG, ETL_DAG, TRAIN_DAG, MODEL = "monitor_flights", "etl_flights", "train_flights", "flights_delay"
 TIMEZONE = "America/New_York"
-HISTORY = ("2013-01-11", "2013-02-08")  # the champion's 21 days (to 01-31) and the monitored week
+HISTORY = ("2013-01-11", "2013-02-05")  # the champion's 21 days (to 01-31) and the monitored days
 CHAMPION_WINDOW = {"window_days": 21, "window_end": "2013-01-31"}
-BACKFILLED = ("2013-02-04", "2013-02-07")
-NORMAL_DAY = "2013-02-06"
-DRIFTED = ("2013-02-09", "2013-02-10")  # weather shifted in the source before their ETL
+BACKFILLED = ("2013-02-04", "2013-02-05")
+NORMAL_DAY = "2013-02-05"  # re-monitored by hand after the backfill
+DRIFTED = ("2013-02-09", "2013-02-10")  # weather shifted in the source before their ETL (02-06..08 never loaded)
 REPORTS = {"drift.html", "drift.json", "performance.html", "performance.json", "summary.json", "trend.png"}
 SHIFT_WEATHER = """UPDATE weather SET temp = temp + 45, dewp = dewp + 40, humid = LEAST(humid + 40, 100),
     wind_speed = wind_speed + 25, pressure = pressure - 45, visib = 3, precip = 0.25
@@ -157,7 +157,7 @@ def backfilled(champion: dict[str, Any], airflow_api: AirflowApi) -> dict[str, A
 def test_backfilled_days_are_reported_in_lakefs_and_mlflow_and_trigger_nothing(
         backfilled: dict[str, Any], champion: dict[str, Any], airflow_api: AirflowApi, lakefs: LakeFSHook,
         mlflow_client: MlflowClient, stack: StackConfig) -> None:
-    assert len(backfilled["runs"]) == 4, backfilled["runs"]
+    assert len(backfilled["runs"]) == 2, backfilled["runs"]
     results = {}
     for run_id in backfilled["runs"]:
         tasks = airflow_api.task_states(DAG, run_id)
@@ -166,7 +166,7 @@ def test_backfilled_days_are_reported_in_lakefs_and_mlflow_and_trigger_nothing(
         result = monitored(airflow_api, run_id)
         results[result["day"]] = result
         assert "backfill run" in task_log(airflow_api, run_id, "request_retraining") or result["verdict"] == "ok"
-    assert sorted(results) == ["2013-02-04", "2013-02-05", "2013-02-06", "2013-02-07"]
+    assert sorted(results) == ["2013-02-04", "2013-02-05"]
     print("\nbackfilled monitoring:", backfilled["seconds"], {d: (r["verdict"], round(r["drift_share"], 3),
                                                                   r["drifted_columns"], r["seconds"])
                                                               for d, r in results.items()})
@@ -188,7 +188,7 @@ def test_backfilled_days_are_reported_in_lakefs_and_mlflow_and_trigger_nothing(
                                          "monitor/links")["extra_links"])
     assert links["Drift report"].endswith("/artifacts/reports/drift.html")
     assert links["Trend plot"].endswith("/artifacts/reports/trend.png") and "/runs/" in links["MLflow run"]
-    assert links["lakeFS"].startswith(stack.lakefs_endpoint) and "monitoring%2Fflights" in links["lakeFS"]
+    assert links["lakeFS"].startswith(stack.lakefs_endpoint) and "&path=monitoring/flights/2013-02-0" in links["lakeFS"]
     html_report = lakefs.download("main", f"monitoring/flights/{BACKFILLED[0]}/drift.html").decode()
     assert "<html" in html_report[:3000].lower() and "evidently" in html_report.lower()
     assert drift_trainings(airflow_api) == []
@@ -240,7 +240,10 @@ def test_a_drifted_day_alerts_and_retrains_once_and_the_cooldown_holds(
                               "request_retraining": "success"}, first
     result = monitored(airflow_api, first["run_id"])
     print("\ndrifted day:", result["day"], result["drift_share"], result["drifted_columns"], result["reasons"])
-    assert result["verdict"] == "drift" and {"temp", "dewp", "pressure"} <= set(result["drifted_columns"])
+    # the shifted weather beyond its calibrated thresholds (temp 3, wind_speed 2.5, pressure 3; dewp +40 F is about
+    # 3.5 January standard deviations, under its threshold of 4)
+    assert result["verdict"] == "drift" and {"temp", "wind_speed", "pressure"} <= set(result["drifted_columns"])
+    assert result["drift_share"] >= 0.15
 
     mails = [m for m in received_alerts(stack, "mail")[drifted["mails_before"]:] if "drift on" in str(m["subject"])]
     assert [m["subject"] for m in mails][:1] == [

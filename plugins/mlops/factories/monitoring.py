@@ -54,8 +54,8 @@ backfillable from the UI: Trigger → Backfill), or the `day` parameter of a man
 3. `alert`: beyond a threshold → email + webhook with what drifted, by how much and the links
    (flood-controlled per DAG). Skipped when nothing drifted, and in backfill runs.
 4. `request_retraining`: emits `drift_{usecase.name}` (which `train_{usecase.name}` listens to) only when the
-   guard rails allow it, else skipped with the reason: not from a backfill (unless the use case's
-   `retraining.from_backfill` is {guard.from_backfill} → true, or the run's `retrain_in_backfill` param asks);
+   guard rails allow it, else skipped with the reason: not from a backfill (unless `retraining.from_backfill`
+   is true, now {str(guard.from_backfill).lower()}, or the run's `retrain_in_backfill` param asks);
    the day is after the champion's window with ≥ {guard.min_new_labelled_rows} labelled rows since; at most one
    request per {guard.cooldown_days} monitored days (re-checked by `train_{usecase.name}`).
 """

@@ -30,7 +30,14 @@ class AirflowApi:
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+        attempts = 3 if method == "GET" else 1  # reads are safe to repeat when a loaded API server is slow
+        for attempt in range(attempts):
+            try:
+                response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
+                break
+            except requests.Timeout:
+                if attempt == attempts - 1:
+                    raise
         if not response.ok:
             raise AirflowApiError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None

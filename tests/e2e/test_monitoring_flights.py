@@ -170,7 +170,8 @@ def test_backfilled_days_are_reported_in_lakefs_and_mlflow_and_trigger_nothing(
         assert "backfill run" in task_log(airflow_api, run_id, "request_retraining") or result["verdict"] == "ok"
     assert sorted(results) == ["2013-02-04", "2013-02-05"]
     print("\nbackfilled monitoring:", backfilled["seconds"], {d: (r["verdict"], round(r["drift_share"], 3),
-                                                                  r["drifted_columns"], r["seconds"])
+                                                                  r["drifted_columns"], r["seconds"],
+                                                                  r["peak_rss_mb"])
                                                               for d, r in results.items()})
     version = champion["trained"]["model_version"]
     for day, result in results.items():

@@ -27,6 +27,9 @@ from scripts.airflow_api import AirflowApi, AirflowApiError
 from scripts.stack import StackConfig
 from tests.conftest import received_alerts
 
+# the module's first test pays for a 26-day ETL backfill and a training: 20+ minutes at load average 40
+pytestmark = pytest.mark.timeout(3600)
+
 DAG, ETL_DAG, TRAIN_DAG, MODEL = "monitor_flights", "etl_flights", "train_flights", "flights_delay"
 TIMEZONE = "America/New_York"
 HISTORY = ("2013-01-11", "2013-02-05")  # the champion's 21 days (to 01-31) and the monitored days

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training calibrate-monitoring bench-monitoring
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback calibrate-monitoring bench-monitoring
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -53,11 +53,18 @@ reproduce: setup ## Retrain an MLflow run and compare its metrics exactly: make 
 	@if [ -z "$(RUN_ID)" ]; then echo "usage: make reproduce RUN_ID=<MLflow run id>"; exit 2; fi
 	@$(PY) scripts/reproduce.py "$(RUN_ID)"
 
+rollback: setup ## Production back to the champion's predecessor: make rollback USECASE=<name> [TO=<version>]
+	@if [ -z "$(USECASE)" ]; then echo "usage: make rollback USECASE=<name> [TO=<model version>]"; exit 2; fi
+	@$(PY) scripts/rollback.py "$(USECASE)" "$(TO)"
+
 clean-state: ## Stop the dev stack and delete its state (.stack/dev): data, logs, secrets
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py clean; fi
 
 bench-training: up ## Benchmark: train_<USECASE> through the scheduler vs one Python process (prints figures)
 	@$(PY) benchmarks/training.py
+
+bench-serving: up ## Benchmark: the champion's Bento vs a bare Starlette app of the same model (make demo first)
+	@$(PY) benchmarks/serving.py $(if $(USECASE),--usecase $(USECASE))
 
 calibrate-monitoring: setup ## Monitoring thresholds and min_rows of USECASE (flights|hotels) from the real data, offline
 	@PYTHONPATH=. $(PY) benchmarks/monitoring_calibration.py $(or $(USECASE),flights)

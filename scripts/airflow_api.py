@@ -117,3 +117,40 @@ class AirflowApi:
             events += page["asset_events"]
             if not page["asset_events"] or len(events) >= page["total_entries"]:
                 return events
+
+    def wait_for_task(self, dag_id: str, run_id: str, task_id: str, states: set[str],
+                      timeout: float = 600) -> str:
+        """Wait until ``task_id`` of the run is in one of ``states`` (or the run ends); return its state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.task_states(dag_id, run_id).get(task_id, "")
+            if state in states:
+                return state
+            if self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"] in FINISHED:
+                return state
+            time.sleep(2)
+        raise AirflowApiError(f"{dag_id} {run_id}: {task_id} not in {states} within {timeout:.0f}s")
+
+    def answer_approval(self, dag_id: str, run_id: str, task_id: str, option: str,
+                        settle_seconds: float = 5) -> dict[str, Any]:
+        """Answer a human-in-the-loop task (e.g. ``Approve`` or ``Reject``) as the API's user.
+
+        Only once the task has been waiting for ``settle_seconds``: an answer that arrives while the
+        worker is still parking the task (within a second of the question) makes Airflow 3.3 kill that
+        try and ask again in a retry (seen under load)."""
+        deadline = time.monotonic() + 300
+        since = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < settle_seconds:
+            if self.task_states(dag_id, run_id).get(task_id) != "awaiting_input":
+                since = time.monotonic()
+            time.sleep(0.5)
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"
+        return dict(self.call("PATCH", path, json={"chosen_options": [option], "params_input": {}}))
+
+    def emit_asset_event(self, asset_name: str, extra: dict[str, Any]) -> dict[str, Any]:
+        """Record an event of the named Asset (as a producing task would), with ``extra``."""
+        assets = self.call("GET", "/assets", params={"name_pattern": asset_name})["assets"]
+        found = [a for a in assets if a["name"] == asset_name]
+        if not found:
+            raise AirflowApiError(f"no Asset named {asset_name}")
+        return dict(self.call("POST", "/assets/events", json={"asset_id": found[0]["id"], "extra": extra}))

@@ -16,6 +16,7 @@ from scripts.stack import StackConfig, client_connections
 SMOKE_DAG = "stack_smoke"
 ETL_DAG = "etl_flights"
 TRAIN_DAG = "train_flights"
+DEPLOY_DAG = "deploy_flights"
 # Four weeks of history: enough for a first model, short enough for a demo on 2 cores.
 DEMO_FIRST_DAY = os.environ.get("DEMO_FIRST_DAY", "2013-01-01")
 DEMO_LAST_DAY = os.environ.get("DEMO_LAST_DAY", "2013-01-28")
@@ -65,6 +66,8 @@ def load_history(api: AirflowApi, cfg: StackConfig) -> int:
 def train_model(api: AirflowApi, cfg: StackConfig) -> int:
     """Train on the curated history at main's head, through the evaluation gate."""
     api.wait_for_dag(TRAIN_DAG)
+    api.wait_for_dag(DEPLOY_DAG)
+    api.unpause(DEPLOY_DAG)  # listens to the gate's challenger event
     api.unpause(TRAIN_DAG)
     started = time.monotonic()
     run_id = api.trigger(TRAIN_DAG)
@@ -95,13 +98,59 @@ def train_model(api: AirflowApi, cfg: StackConfig) -> int:
     print(f"  MLflow model version: {cfg.mlflow_uri}/#/models/{trained['model_name']}/versions/"
           f"{trained['model_version']}")
     print(f"  reproduce it:         make reproduce RUN_ID={trained['run_id']}")
-    return 0 if state == "success" and verdict in {"pass", "reject"} else 1
+    return 0 if state == "success" and verdict == "pass" else 1
+
+
+def deploy_model(api: AirflowApi, cfg: StackConfig) -> int:
+    """Follow the deploy run the challenger event started; approve production as the demo's user."""
+    started = time.monotonic()
+    run_id = ""
+    while not run_id and time.monotonic() - started < 300:
+        runs = [r for r in api.runs(DEPLOY_DAG) if r["state"] in ("queued", "running")]
+        run_id = runs[-1]["dag_run_id"] if runs else ""
+        time.sleep(2)
+    if not run_id:
+        print(f"\nNo {DEPLOY_DAG} run started from the challenger event: see {cfg.airflow_url}/dags/{DEPLOY_DAG}")
+        return 1
+    print(f"\nDeploying: {DEPLOY_DAG} run {run_id}: {cfg.airflow_url}/dags/{DEPLOY_DAG}/runs/{run_id}")
+    if api.wait_for_task(DEPLOY_DAG, run_id, "approve_production", {"awaiting_input"}, 1200) == "awaiting_input":
+        validation = api.xcom(DEPLOY_DAG, run_id, "infra_validation")
+        print("  packaged, validated for real and staged:\n    " + validation["summary"].replace("\n", "\n    "))
+        print(f"  approving production as {cfg.admin_user} (people answer in the UI: Browse -> Required Actions)")
+        api.answer_approval(DEPLOY_DAG, run_id, "approve_production", "Approve")
+    state = api.wait_for_run(DEPLOY_DAG, run_id, timeout=600)
+    print(f"  run state: {state} in {time.monotonic() - started:.0f}s; tasks: {api.task_states(DEPLOY_DAG, run_id)}")
+    if state != "success":
+        print(f"  see the task logs under {cfg.logs / 'airflow-tasks'}")
+        return 1
+    production = api.xcom(DEPLOY_DAG, run_id, "deploy_production")
+    record = sample_record(cfg, production["model_version"])
+    print(f"  production serves flights_delay version {production['model_version']} at {production['endpoint']} "
+          f"(API docs: {production['endpoint']}/docs)")
+    print("  try it:\n    curl -s -X POST " + f"{production['endpoint']}/predict -H 'Content-Type: application/json' "
+          f"-d '{json.dumps({'records': [record]})}'")
+    print("  roll back: make rollback USECASE=flights")
+    return 0
+
+
+def sample_record(cfg: StackConfig, version: str) -> dict[str, object]:
+    """One held-out record of the version's training run, as a client would send it."""
+    import pandas as pd
+
+    from include.common.metadata import Artifact
+    from mlops.hooks.mlflow import MlflowHook
+
+    os.environ.update(client_connections(cfg))
+    client = MlflowHook().get_conn()
+    run_id = str(client.get_model_version("flights_delay", version).run_id)
+    frame = pd.read_parquet(client.download_artifacts(run_id, Artifact.HOLDOUT_SAMPLE)).head(1)
+    return dict(json.loads(frame.to_json(orient="records"))[0])
 
 
 def main() -> int:
     cfg = StackConfig.from_env()
     api = AirflowApi(cfg.airflow_url, cfg.admin_user, cfg.admin_password)
-    return run_smoke(api, cfg) or load_history(api, cfg) or train_model(api, cfg)
+    return run_smoke(api, cfg) or load_history(api, cfg) or train_model(api, cfg) or deploy_model(api, cfg)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,18 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
 fi
 
+# 1b. nginx, the serving slots' reverse proxy. Debian's package would start a server on port 80 on
+#     machines with an init system: a policy-rc.d forbids that during the install (the stack runs its own).
+if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+  echo "setup: installing nginx (Debian package nginx-light)..."
+  as_root apt-get update -qq
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' | as_root tee $policy >/dev/null; as_root chmod +x $policy; created_policy=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nginx-light >/dev/null
+  if [[ $created_policy == 1 ]]; then as_root rm -f $policy; fi
+fi
+
 # 2. The virtualenv, synced exactly to requirements.lock (re-synced when the lock changes).
 stamp="$root/.venv/.lock-sha256"
 lock_sha="$(sha256sum "$root/requirements.lock" | cut -d' ' -f1)"

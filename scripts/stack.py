@@ -43,7 +43,8 @@ LAKEFS_CACHE = "{home}/.cache/mlops-airflow/lakefs-{version}"
 PG_SUPERUSER_PASSWORD = "postgres"  # local placeholder, loopback only
 DATABASES = {"airflow": "airflow", "mlflow": "mlflow", "source": "source", "mlops": "mlops"}  # db -> owner role
 AIRFLOW_COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
-PROGRAMS = ("postgres", "lakefs", "alert-sink", "mlflow", *(f"airflow-{c}" for c in AIRFLOW_COMPONENTS))
+PROGRAMS = ("postgres", "lakefs", "alert-sink", "mlflow", *(f"airflow-{c}" for c in AIRFLOW_COMPONENTS),
+            "serving-proxy")  # besides these, one program per serving slot colour (started by deployments)
 ACTIVE = {"STARTING", "RUNNING", "BACKOFF", "STOPPING"}  # supervisord process states
 PROGRAM_DEFAULTS = {"directory": REPO_ROOT, "autostart": False, "autorestart": True, "startsecs": 3, "startretries": 3,
                     "stopsignal": "TERM", "stopwaitsecs": 15, "stopasgroup": True, "killasgroup": True,
@@ -68,6 +69,7 @@ class StackConfig:
     lakefs_repository: str
     smtp_port: int
     webhook_port: int
+    serving_port_base: int
     admin_user: str = "admin"
     admin_password: str = "admin"
     lakefs_access_key_id: str = "AKIAIOSFOLQUICKSTART"
@@ -89,6 +91,7 @@ class StackConfig:
             lakefs_repository=env.get("LAKEFS_REPOSITORY", "flights"),
             smtp_port=int(env.get("SMTP_PORT", "1025")),
             webhook_port=int(env.get("WEBHOOK_PORT", "8025")),
+            serving_port_base=int(env.get("SERVING_PORT_BASE", "8300")),
         )
 
     @property
@@ -117,6 +120,10 @@ class StackConfig:
                 "airflow": self.airflow_port, "smtp": self.smtp_port, "webhook": self.webhook_port}
 
     @property
+    def supervisor_socket(self) -> Path:
+        return self.run / "supervisor.sock"
+
+    @property
     def lakefs_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.lakefs_port}"
 
@@ -134,6 +141,31 @@ class StackConfig:
 
 
 # --------------------------------------------------------------------------- supervisord
+
+
+def serving_layout(cfg: StackConfig) -> Any:
+    """Ports, programs and folders of the serving slots (``include.serving.slots``)."""
+    from include.common.usecase import load_usecases
+    from include.serving.slots import SlotLayout
+
+    return SlotLayout(cfg.home / "serving", tuple(sorted(u.name for u in load_usecases() if u.serving)),
+                      cfg.serving_port_base)
+
+
+def serving_programs(cfg: StackConfig) -> dict[str, dict[str, Any]]:
+    """The nginx proxy in front of the slots, and one program per slot colour (started by deployments)."""
+    layout = serving_layout(cfg)
+    proxy_ports = [layout.proxy_port(u, s) for u in layout.usecases for s in ("staging", "production")]
+    return {
+        # SIGQUIT: nginx's graceful shutdown; SIGHUP (from the deployment) reloads the slots gracefully
+        "serving-proxy": {"command": [shutil.which("nginx") or "/usr/sbin/nginx", "-c",
+                                      layout.nginx_dir / "nginx.conf", "-e", layout.nginx_dir / "error.log"],
+                          "ports": proxy_ports, "stopsignal": "QUIT"},
+        **{layout.program(u, s, c): {"command": [sys.executable, REPO_ROOT / "scripts" / "serve_bento.py",
+                                                 layout.server_file(u, s, c)],
+                                     "ports": [layout.server_port(u, s, c)], "stopwaitsecs": 30, "startsecs": 1}
+           for u, s, c in layout.programs()},
+    }
 
 
 def programs(cfg: StackConfig) -> dict[str, dict[str, Any]]:
@@ -163,6 +195,7 @@ def programs(cfg: StackConfig) -> dict[str, dict[str, Any]]:
                                         *(["--skip-serve-logs"] if c in ("scheduler", "triggerer") else [])],
                             "ports": [cfg.airflow_port] if c == "api-server" else [],
                             "environment": airflow_env(cfg), "stopwaitsecs": 30} for c in AIRFLOW_COMPONENTS},
+        **serving_programs(cfg),
     }
 
 
@@ -179,7 +212,7 @@ def ini(value: Any) -> str:
 
 def supervisor_conf(cfg: StackConfig) -> str:
     """supervisord's configuration: a unix socket (mode 0700) and a pid file in the stack home."""
-    socket_path = cfg.run / "supervisor.sock"
+    socket_path = cfg.supervisor_socket
     sections: dict[str, dict[str, Any]] = {
         "unix_http_server": {"file": socket_path, "chmod": "0700"},
         "supervisord": {"logfile": cfg.logs / "supervisord.log", "logfile_maxbytes": "10MB",
@@ -201,7 +234,7 @@ def supervisor(cfg: StackConfig) -> Any:
     """supervisord's XML-RPC interface (``supervisor.*``) over the stack's unix socket."""
     from supervisor.xmlrpc import SupervisorTransport
 
-    transport = SupervisorTransport(None, None, f"unix://{cfg.run / 'supervisor.sock'}")
+    transport = SupervisorTransport(None, None, f"unix://{cfg.supervisor_socket}")
     return xmlrpc.client.ServerProxy("http://localhost", transport=transport).supervisor
 
 
@@ -256,7 +289,7 @@ def start_programs(cfg: StackConfig, *names: str) -> None:
 
 def stop_programs(cfg: StackConfig) -> None:
     """Stop every program through supervisord: the servers at once, then PostgreSQL, which they use."""
-    for phase in ([p for p in PROGRAMS if p != "postgres"], ["postgres"]):
+    for phase in ([p for p in process_info(cfg) if p != "postgres"], ["postgres"]):
         active = [name for name, info in process_info(cfg).items() if name in phase and info["statename"] in ACTIVE]
         for name in active:
             with contextlib.suppress(xmlrpc.client.Fault):  # it stopped meanwhile
@@ -339,6 +372,14 @@ def http_ok(url: str, expected: tuple[int, ...] = (200, 204)) -> bool:
         return requests.get(url, timeout=2).status_code in expected
     except requests.RequestException:
         return False
+
+
+def proxy_ok(cfg: StackConfig) -> bool:
+    """The proxy answers on its first slot port (503 while nothing is deployed there)."""
+    layout = serving_layout(cfg)
+    if not layout.usecases:
+        return True
+    return http_ok(layout.endpoint(layout.usecases[0], "staging") + "/livez", (200, 503))
 
 
 def port_free(port: int) -> bool:
@@ -558,6 +599,7 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs / "airflow-tasks"),
         "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'plugins'}",
         "MLOPS_REPLAY_ANCHOR": stored_replay_anchor(cfg),
+        "MLOPS_ENVIRONMENT": os.environ.get("MLOPS_ENVIRONMENT", "dev"),  # dev, staging or production
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # progress bars would flood task logs
         **telemetry_off(),
         # alert settings from the caller's environment override the Variable mlops_alerts
@@ -635,6 +677,8 @@ def stack_variables(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW_API_URL": cfg.airflow_url,
         "AIRFLOW_USERNAME": cfg.admin_user,
         "AIRFLOW_PASSWORD": cfg.admin_password,
+        "SERVING_HOME": str(cfg.home / "serving"),
+        "SUPERVISOR_SOCKET": str(cfg.supervisor_socket),
     }
 
 
@@ -671,8 +715,29 @@ def health_checks(cfg: StackConfig) -> dict[str, Callable[[], bool]]:
         "lakefs": partial(http_ok, f"{cfg.lakefs_endpoint}/api/v1/healthcheck"),
         "alert-sink": partial(http_ok, f"http://127.0.0.1:{cfg.webhook_port}/"),
         "mlflow": partial(http_ok, f"{cfg.mlflow_uri}/health"),
+        "serving-proxy": partial(proxy_ok, cfg),
         **{f"airflow-{c}": partial(airflow_healthy, cfg, (part,)) for c, part in airflow_parts.items()},
     }
+
+
+def start_serving(cfg: StackConfig, checks: dict[str, Callable[[], bool]]) -> None:
+    """The proxy, and the slot servers that served before (``make up`` after ``make down``)."""
+    from include.serving.slots import live_programs, write_proxy_files
+
+    layout = serving_layout(cfg)
+    write_proxy_files(layout)
+    start_programs(cfg, "serving-proxy")
+    wait_healthy(cfg, "serving-proxy", checks["serving-proxy"], 30)
+    served = live_programs(layout)
+    start_programs(cfg, *served)
+    for program in served:
+        wait_healthy(cfg, program, partial(http_ok, f"http://127.0.0.1:{bento_port(layout, program)}/readyz"), 300)
+    if served:
+        print(f"  serving: {', '.join(served)}")
+
+
+def bento_port(layout: Any, program: str) -> int:
+    return int(json.loads(layout.server_file(*program.split("-")[1:]).read_text())["port"])
 
 
 def up(cfg: StackConfig) -> None:
@@ -700,12 +765,17 @@ def up(cfg: StackConfig) -> None:
     wait_healthy(cfg, "mlflow", checks["mlflow"], 600)
     wait_healthy(cfg, "airflow-api-server", partial(airflow_healthy, cfg), 600)
     load_airflow_settings(cfg)
+    start_serving(cfg, checks)
     print(f"Stack up in {time.monotonic() - started:.1f}s.\n")
     print(f"  Airflow UI  {cfg.airflow_url}   login {cfg.admin_user} / {cfg.admin_password}")
     print(f"  MLflow UI   {cfg.mlflow_uri}")
     print(f"  lakeFS UI   {cfg.lakefs_endpoint}   access key {cfg.lakefs_access_key_id}"
           f" / secret {cfg.lakefs_secret_access_key}")
     print(f"  PostgreSQL  127.0.0.1:{cfg.pg_port}  (source db: {cfg.pg_url('source', 'postgresql')})")
+    layout = serving_layout(cfg)
+    for usecase in layout.usecases:
+        print(f"  Serving     {usecase}: production {layout.endpoint(usecase, 'production')}, "
+              f"staging {layout.endpoint(usecase, 'staging')}  (POST /predict, /docs)")
     print(f"  Alerts      SMTP 127.0.0.1:{cfg.smtp_port}, webhook 127.0.0.1:{cfg.webhook_port}; "
           f"received in {cfg.alerts}/mail.jsonl, webhook.jsonl")
     print(f"  Logs        {cfg.logs}  (make logs SERVER=<program>; make status)\n"
@@ -773,6 +843,9 @@ def status(cfg: StackConfig) -> int:
         program = info.get(name, {})
         print(f"  {name:22s} {program.get('statename', '-'):9s} {'healthy' if ok else 'DOWN':8s} "
               f"{program.get('description', '')}")
+    for name, program in info.items():  # the slot servers deployments started
+        if name.startswith("bento-") and program["statename"] != "STOPPED":
+            print(f"  {name:34s} {program['statename']:9s} {program.get('description', '')}")
     return 0 if all(healthy.values()) else 1
 
 
@@ -792,7 +865,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("up", "down", "status", "env", "clean"):
         commands.add_parser(name)
     logs = commands.add_parser("logs", help="print a program's log (-f: follow it)")
-    logs.add_argument("program", choices=(*PROGRAMS, "supervisord"))
+    layout = serving_layout(StackConfig.from_env())
+    logs.add_argument("program", choices=(*PROGRAMS, *(layout.program(*p) for p in layout.programs()), "supervisord"))
     logs.add_argument("-n", "--lines", type=int, default=100)
     logs.add_argument("-f", "--follow", action="store_true")
     commands.add_parser("restart", help="restart one program").add_argument("program", choices=PROGRAMS)

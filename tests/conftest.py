@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -66,6 +67,24 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports (the serving slots' ports)."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000 - count)
+        if all(port_is_free(port) for port in range(base, base + count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def run_stack_command(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "stack.py"), command],
                           env=env, capture_output=True, text=True, timeout=600, check=False)
@@ -77,6 +96,7 @@ def make_test_stack_env() -> dict[str, str]:
     return {**os.environ, "STACK_NAME": name, "STACK_HOME": str(REPO_ROOT / ".stack" / name),
             "PG_PORT": str(pg), "LAKEFS_PORT": str(lakefs), "MLFLOW_PORT": str(mlflow),
             "AIRFLOW_PORT": str(airflow), "SMTP_PORT": str(smtp), "WEBHOOK_PORT": str(webhook),
+            "SERVING_PORT_BASE": str(free_port_block(60)),  # up to 10 use cases with serving slots
             "AIRFLOW_PARALLELISM": "6", "PYTHONPATH": str(REPO_ROOT),
             # every failure of the bad-input tests must alert: flood control is tested on its own
             "MLOPS_ALERT_BURST": "1000",

@@ -61,6 +61,14 @@ class TagKey:
     GATE_VERDICT: Final = "gate_verdict"
     GATE_REASONS: Final = "gate_reasons"
     GATE_DECISION: Final = "gate_decision"
+    # set by deployment on a model version
+    BENTO: Final = "bento"  # the Bento (name:version) built from the version
+    INFRA_VERDICT: Final = "infra_validation_verdict"
+    INFRA_REASONS: Final = "infra_validation_reasons"
+    INFRA_REPORT: Final = "infra_validation_report"
+    PREVIOUS_CHAMPION: Final = "previous_champion"  # the champion this version replaced
+    APPROVED_BY: Final = "approved_by"
+    # set by training on a drift-triggered run
     TRIGGER: Final = "mlops.trigger"  # "drift" on a training run started by a drift_<name> event
     DRIFT_DAY: Final = "drift_day"  # the monitored day whose drift started it (or requested it)
 
@@ -97,12 +105,16 @@ class Artifact:
     MODEL_CARD: Final = "model_card.md"
     HOLDOUT_METRICS: Final = "metrics/holdout.json"
     FEATURE_IMPORTANCE: Final = "metrics/feature_importance.json"
+    HOLDOUT_SAMPLE: Final = "data/holdout_sample.parquet"  # feature rows the serving parity check replays
+    INFRA_VALIDATION: Final = "serving/infra_validation.json"
 
 
 class Alias:
-    """MLflow registry aliases: the gate sets ``CHALLENGER``; deployment moves ``CHAMPION``."""
+    """MLflow registry aliases: the gate sets ``CHALLENGER``; deployment moves ``STAGING`` and, once
+    approved, ``CHAMPION`` (the version production serves)."""
 
     CHALLENGER: Final = "challenger"
+    STAGING: Final = "staging"
     CHAMPION: Final = "champion"
 
 
@@ -118,6 +130,8 @@ class AssetExtra:
     MODEL_NAME: Final = "model_name"
     MODEL_VERSION: Final = "model_version"
     RUN_ID: Final = "run_id"
+    BENTO: Final = "bento"
+    ENDPOINT: Final = "endpoint"
     DAY: Final = "day"  # drift_<name>: the monitored day
     REASONS: Final = "reasons"
     REPORT_URL: Final = "report_url"
@@ -132,6 +146,12 @@ def curated_asset_name(usecase: str) -> str:
 def challenger_asset_name(usecase: str) -> str:
     """Updated when a model version passes the evaluation gate; extras: model name, version, run."""
     return f"challenger_{usecase}"
+
+
+def production_asset_name(usecase: str) -> str:
+    """Updated when production starts serving another model version (promotion or rollback); extras:
+    model name, version, Bento, endpoint."""
+    return f"production_{usecase}"
 
 
 def drift_asset_name(usecase: str) -> str:

@@ -106,6 +106,49 @@ class TrainingConfig(Strict):
         return self
 
 
+ENVIRONMENTS = ("dev", "staging", "production")
+ENVIRONMENT_ENV = "MLOPS_ENVIRONMENT"
+
+
+def current_environment() -> str:
+    """The deployment this process belongs to: ``MLOPS_ENVIRONMENT`` (dev, staging or production; default dev)."""
+    value = os.environ.get(ENVIRONMENT_ENV, "dev")
+    if value not in ENVIRONMENTS:
+        raise UseCaseError(f"{ENVIRONMENT_ENV}={value!r}: must be one of {ENVIRONMENTS}")
+    return value
+
+
+class LoadTestConfig(Strict):
+    """The infra validation's load test: a fixed number of requests at a fixed concurrency."""
+
+    requests: int = Field(400, ge=10, le=20000)
+    concurrency: int = Field(8, ge=1, le=64)
+    records_per_request: int = Field(1, ge=1, description="1: single-record requests")
+
+
+class LatencyBudget(Strict):
+    """Over budget, a model is not promoted."""
+
+    p99_ms: float = Field(gt=0, description="99th percentile of request latency")
+    min_requests_per_second: float = Field(gt=0)
+
+
+class ServingConfig(Strict):
+    """How ``deploy_<name>`` packages, validates and serves the model (BentoML)."""
+
+    max_batch_size: int = Field(64, ge=2, le=1000, description="records per request, and per adaptive batch")
+    max_latency_ms: int = Field(1000, ge=50, description="adaptive batching's latency limit: below the model's own "
+                                                         "latency the batcher sheds load as 503 (GUIDE)")
+    ready_timeout_seconds: float = Field(120, gt=0, description="a served Bento must answer /readyz within this")
+    parity_rows: int = Field(200, ge=1, description="holdout rows replayed through the server and the MLflow model")
+    parity_tolerance: float = Field(1e-9, ge=0, description="largest allowed |served - offline| prediction")
+    load_test: LoadTestConfig = Field(default_factory=lambda: LoadTestConfig.model_validate({}))
+    budget: LatencyBudget
+    auto_approve: bool = Field(False, description="promote to production without a human answer; dev only")
+    service: str | None = Field(None, description="a replacement BentoML service module, relative to the use case "
+                                                  "file (tests inject broken services this way)")
+
+
 DriftMethod = Literal["wasserstein", "jensenshannon", "psi", "hellinger"]
 
 
@@ -172,6 +215,7 @@ class UseCase(Strict):
     slices: list[str] = []
     validation: ValidationConfig
     training: TrainingConfig | None = None
+    serving: ServingConfig | None = None
     monitoring: MonitoringConfig | None = None
     folder: Path = Field(exclude=True)
 
@@ -209,6 +253,18 @@ class UseCase(Strict):
         if self.training is None:
             raise UseCaseError(f"use case {self.name!r} has no 'training' section")
         return self.training
+
+    @model_validator(mode="after")
+    def serving_needs_training(self) -> UseCase:
+        if self.serving is not None and self.training is None:
+            raise ValueError("a 'serving' section needs a 'training' section (it serves the trained model)")
+        return self
+
+    def require_serving(self) -> ServingConfig:
+        """The ``serving`` section; a use case without one has no deployment (a configuration error)."""
+        if self.serving is None:
+            raise UseCaseError(f"use case {self.name!r} has no 'serving' section")
+        return self.serving
 
     def require_monitoring(self) -> MonitoringConfig:
         if self.monitoring is None:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from include.common.datasets import read_days
 from include.common.metadata import Alias
+from include.common.registry import alias_version
 from include.common.retraining import cooldown_refusal
 from include.common.usecase import UseCase
 from include.training.gate import GateDecision, HoldoutData, ModelScore, evaluate_gate
 from include.training.tracking import (
     DataRef,
     LoggedRun,
-    alias_version,
     drift_triggered_days,
     load_model,
     log_evaluation_run,

@@ -27,6 +27,7 @@ from mlflow.data.dataset_source import DatasetSource
 
 from include.common.metadata import Artifact, RunKind, TagKey
 from include.common.metrics import Metrics, SliceMetrics
+from include.common.registry import download_model
 from include.common.usecase import UseCase
 from include.training.gate import GateDecision
 from include.training.trainer import Evaluation, RunSettings, TrainedModel
@@ -276,6 +277,7 @@ def log_training(client: MlflowClient, *, usecase: UseCase, settings: RunSetting
         log_datasets(client, run_id, {"training": split.train, "holdout": split.holdout}, usecase, data)
         log_evaluation_artifacts(client, run_id, usecase, evaluation, settings.decision_threshold, trained.importance)
         client.log_dict(run_id, trained.importance, Artifact.FEATURE_IMPORTANCE)
+        log_holdout_sample(client, run_id, usecase, split.holdout, settings.seed)
         card = model_card(usecase=usecase, settings=settings, data=data.as_dict(), split_days=split_days,
                           train_rows=trained.train_rows, evaluation=evaluation, train_metrics=trained.train_metrics,
                           importance=trained.importance, code_version=code_version, run_id=run_id)
@@ -285,6 +287,17 @@ def log_training(client: MlflowClient, *, usecase: UseCase, settings: RunSetting
         client.set_tag(run_id, TagKey.REGISTERED_VERSION, version)
     experiment = experiment_id(client, experiment_name(usecase))
     return LoggedRun(run_id, experiment, model_name, version)
+
+
+def log_holdout_sample(client: MlflowClient, run_id: str, usecase: UseCase, holdout: pd.DataFrame, seed: int,
+                       rows: int = 1000) -> None:
+    """Up to ``rows`` held-out feature rows (a seeded sample): deployment replays them through the
+    served model and the registered one, which must agree."""
+    sample = holdout[usecase.features].sample(n=min(rows, len(holdout)), random_state=seed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(Artifact.HOLDOUT_SAMPLE).name
+        sample.reset_index(drop=True).to_parquet(path, index=False)
+        client.log_artifact(run_id, str(path), str(Path(Artifact.HOLDOUT_SAMPLE).parent))
 
 
 def register_model(client: MlflowClient, run_id: str, model_name: str, trained: TrainedModel, usecase: UseCase,
@@ -351,32 +364,12 @@ def tag_model_version(client: MlflowClient, logged: LoggedRun, tags: dict[str, s
             client.set_model_version_tag(logged.model_name, str(logged.model_version), key, value[:5000])
 
 
-def alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:
-    """The version an alias points to, or None when the alias (or the model) does not exist."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return str(client.get_model_version_by_alias(model_name, alias).version)
-    except MlflowException as error:
-        if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
-            return None
-        raise
-
-
-def set_alias(client: MlflowClient, model_name: str, alias: str, version: str) -> None:
-    client.set_registered_model_alias(model_name, alias, version)
-
-
 def load_model(client: MlflowClient, model_name: str, version: str) -> Any:
     """The registered pipeline ``model_name`` version ``version``, downloaded through ``client``'s server."""
-    import mlflow.artifacts
     import mlflow.sklearn
 
     with tempfile.TemporaryDirectory() as folder, quiet_skops():
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=client.get_model_version_download_uri(model_name, version), dst_path=folder,
-            tracking_uri=client.tracking_uri)
-        return mlflow.sklearn.load_model(local)
+        return mlflow.sklearn.load_model(str(download_model(client, model_name, version, Path(folder))))
 
 
 def run_settings(client: MlflowClient, run_id: str) -> RunSettings:

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import Asset
 
-from include.common.metadata import challenger_asset_name, curated_asset_name, drift_asset_name
+from include.common.metadata import (
+    challenger_asset_name,
+    curated_asset_name,
+    drift_asset_name,
+    production_asset_name,
+)
 
 if TYPE_CHECKING:
     from include.common.usecase import UseCase
@@ -24,6 +29,12 @@ def challenger_asset(usecase: UseCase) -> Asset:
     """A model version that passed the evaluation gate (the deployment stage listens to it)."""
     model = usecase.require_training().registered_model
     return Asset(name=challenger_asset_name(usecase.name), uri=f"mlflow://models/{model}/challenger")
+
+
+def production_asset(usecase: UseCase) -> Asset:
+    """The model version production serves; each promotion or rollback emits an event (monitoring listens)."""
+    model = usecase.require_training().registered_model
+    return Asset(name=production_asset_name(usecase.name), uri=f"mlflow://models/{model}/champion")
 
 
 def drift_asset(usecase: UseCase) -> Asset:

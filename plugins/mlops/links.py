@@ -56,3 +56,17 @@ class TrendPlotLink(XComUrlLink):
 
 def push_link(context: Any, link: type[XComUrlLink], url: str) -> None:
     context["ti"].xcom_push(key=link.key, value=url)
+
+
+class InfraReportLink(XComUrlLink):
+    """The infra validation report (JSON on the model's MLflow run)."""
+
+    name = "Infra validation report"
+    key = "infra_report_url"
+
+
+class BentoDocsLink(XComUrlLink):
+    """The served endpoint's API docs (BentoML's Swagger UI at ``/docs``)."""
+
+    name = "Endpoint docs"
+    key = "endpoint_docs_url"

@@ -17,8 +17,9 @@ import pytest
 import requests
 
 from include.common.metadata import Alias, RunKind, TagKey
+from include.common.registry import alias_version
 from include.training.service import train_and_log
-from include.training.tracking import DataRef, alias_version, find_finished_run, run_settings
+from include.training.tracking import DataRef, find_finished_run, run_settings
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from scripts.stack import StackConfig

@@ -10,9 +10,10 @@ import pandas as pd
 
 from include.common.datasets import partition_days, read_days
 from include.common.metadata import RunKind, TagKey
+from include.common.registry import alias_version
 from include.etl.partitions import to_parquet_bytes
 from include.training.service import train_and_log
-from include.training.tracking import alias_version, fail_unfinished_runs, find_finished_run, mlflow_run, run_settings
+from include.training.tracking import fail_unfinished_runs, find_finished_run, mlflow_run, run_settings
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from scripts.stack import StackConfig

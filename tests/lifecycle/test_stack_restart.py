@@ -6,16 +6,37 @@ import socket
 import uuid
 
 import mlflow
+import requests
 
+from include.serving.slots import SLOTS, SlotLayout, read_slot
 from mlops.hooks.lakefs import LakeFSHook
 from scripts.airflow_api import AirflowApi
-from scripts.stack import PROGRAMS, alive, recorded_supervisord, stack_processes, supervisor
+from scripts.stack import (
+    PROGRAMS,
+    StackConfig,
+    alive,
+    recorded_supervisord,
+    stack_processes,
+    supervisor,
+)
 from tests.conftest import StackController
 
 
 def listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def served_versions(cfg: StackConfig) -> dict[str, str]:
+    """What each deployed slot answers through the proxy (after the deploy e2e tests: flights' slots)."""
+    layout = SlotLayout.load(cfg.home / "serving")
+    served = {}
+    for usecase in layout.usecases:
+        for slot in SLOTS:
+            if read_slot(layout, usecase, slot) is not None:
+                served[f"{usecase} {slot}"] = requests.get(f"{layout.endpoint(usecase, slot)}/readyz", timeout=10) \
+                    .headers.get("X-Served-By", "")
+    return served
 
 
 def test_down_leaves_nothing_and_up_keeps_the_data(stack_controller: StackController,
@@ -34,9 +55,12 @@ def test_down_leaves_nothing_and_up_keeps_the_data(stack_controller: StackContro
     session = recorded_supervisord(cfg)
     assert session is not None
     programs = {p["name"]: p for p in supervisor(cfg).getAllProcessInfo()}
-    assert {name: p["statename"] for name, p in programs.items()} == dict.fromkeys(PROGRAMS, "RUNNING")
+    assert {name: p["statename"] for name, p in programs.items() if name in PROGRAMS} == \
+        dict.fromkeys(PROGRAMS, "RUNNING")
+    serving = served_versions(cfg)  # the slot servers deployments started
+    assert all(serving.values()), serving
     processes = stack_processes(session)  # supervisord, its programs and all their children
-    assert {session, *(p["pid"] for p in programs.values())} <= set(processes)
+    assert {session, *(p["pid"] for p in programs.values() if p["statename"] == "RUNNING")} <= set(processes)
     assert len(processes) > len(PROGRAMS) + 1  # executor workers, PostgreSQL backends, uvicorn...
 
     stack_controller.down()
@@ -50,3 +74,4 @@ def test_down_leaves_nothing_and_up_keeps_the_data(stack_controller: StackContro
     assert mlflow.get_run(run.info.run_id).data.metrics == {"kept": 1.0}
     api = AirflowApi(cfg.airflow_url, cfg.admin_user, cfg.admin_password)
     assert api.call("GET", "/dags/stack_smoke")["dag_id"] == "stack_smoke"
+    assert served_versions(cfg) == serving  # `make up` brings back each slot's server

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 INCLUDE, PLUGINS, DAGS = REPO_ROOT / "include", REPO_ROOT / "plugins" / "mlops", REPO_ROOT / "dags"
+BENTO_SOURCES = INCLUDE / "serving" / "bento"  # run inside a Bento's own environment, never imported here
 STAGES = ("etl", "training", "serving", "monitoring")
 MAX_OPERATOR_MODULE_LINES = 250
 
@@ -39,7 +40,8 @@ def test_include_never_imports_airflow(path: Path) -> None:
 
 
 def test_importing_all_of_include_loads_no_airflow() -> None:
-    modules = [".".join(p.relative_to(REPO_ROOT).with_suffix("").parts) for p in python_files(INCLUDE)]
+    modules = [".".join(p.relative_to(REPO_ROOT).with_suffix("").parts) for p in python_files(INCLUDE)
+               if BENTO_SOURCES not in p.parents]
     code = ("import importlib, sys\n"
             f"for name in {[m.removesuffix('.__init__') for m in modules]!r}:\n"
             "    importlib.import_module(name)\n"

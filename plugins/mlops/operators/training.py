@@ -1,7 +1,6 @@
 """Operators of ``train_<use case>``: pin the data, then train -> evaluation gate, or evaluate only.
 
-Each wires Airflow to ``include.training.service`` with clients from the hooks; its inputs are
-explicit templated arguments (the factory binds them to the run's params).
+Each wires Airflow to ``include.training.service`` with clients from the hooks; inputs are templated arguments.
 """
 
 from __future__ import annotations
@@ -222,8 +221,9 @@ class EvaluationGateOperator(TrainingOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.common.metadata import Alias, AssetExtra
+        from include.common.registry import set_alias
         from include.training.service import gate_decision
-        from include.training.tracking import LoggedRun, log_decision, run_settings, set_alias
+        from include.training.tracking import LoggedRun, log_decision, run_settings
         from mlops.notifications.gate import notify_gate_rejection
 
         usecase = self.load_usecase()

@@ -21,7 +21,8 @@ VARIABLES = {"PG_HOST": "db", "PG_PORT": "5999", "SMTP_HOST": "mail", "SMTP_PORT
              "LAKEFS_ENDPOINT": "http://127.0.0.1:1", "LAKEFS_ACCESS_KEY_ID": "key",
              "LAKEFS_SECRET_ACCESS_KEY": "secret", "LAKEFS_REPOSITORY": "repo",
              "MLFLOW_TRACKING_URI": "http://127.0.0.1:2", "AIRFLOW_API_URL": "http://127.0.0.1:3",
-             "AIRFLOW_USERNAME": "u", "AIRFLOW_PASSWORD": "p"}
+             "AIRFLOW_USERNAME": "u", "AIRFLOW_PASSWORD": "p", "SERVING_HOME": "/serving",
+             "SUPERVISOR_SOCKET": "/run/supervisor.sock"}
 
 
 def test_project_settings_file_maps_astro_keys_to_airflow_import_shapes() -> None:

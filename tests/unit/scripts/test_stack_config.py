@@ -51,7 +51,12 @@ def test_supervisord_runs_one_program_per_server_stopped_as_a_group(
     home = tmp_path / "stack"
     programs = {s.removeprefix("program:"): supervisord_config[s] for s in supervisord_config.sections()
                 if s.startswith("program:")}
-    assert list(programs) == list(PROGRAMS)
+    servers = [name for name in programs if not name.startswith("bento-")]
+    assert servers == list(PROGRAMS)
+    slot_servers = [name for name in programs if name.startswith("bento-")]  # 2 slots x 2 colours per use case
+    assert {"bento-flights-production-blue", "bento-hotels-staging-green"} <= set(slot_servers)
+    assert "serve_bento.py" in programs["bento-flights-production-blue"]["command"]
+    assert programs["serving-proxy"]["stopsignal"] == "QUIT"  # nginx's graceful shutdown
     for name, section in programs.items():
         assert section["stdout_logfile"] == str(home / "logs" / f"{name}.log")
         assert section["redirect_stderr"] == "true"

@@ -211,7 +211,7 @@ def gate_calls(lakefs: FakeLakeFS, mlflow: FakeMlflowHook, monkeypatch: pytest.M
     monkeypatch.setattr("include.training.tracking.run_settings", lambda client, run_id: settings)
     monkeypatch.setattr("include.training.tracking.log_decision",
                         lambda client, logged, decision: calls["decisions"].append(decision.verdict))
-    monkeypatch.setattr("include.training.tracking.set_alias",
+    monkeypatch.setattr("include.common.registry.set_alias",
                         lambda client, model, alias, version: calls["aliases"].append((model, alias, version)))
     monkeypatch.setattr("mlops.notifications.gate.notify_gate_rejection",
                         lambda context, **kwargs: calls["notifications"].append(kwargs) or [])

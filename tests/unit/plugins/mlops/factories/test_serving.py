@@ -1,0 +1,37 @@
+"""deploy_<name> and rollback_<name> DAG structure (no servers)."""
+
+from __future__ import annotations
+
+from include.common.usecase import load_usecase
+from mlops.factories.serving import build_deploy_dag, build_rollback_dag
+
+
+def test_deploy_dag_validates_and_stages_before_the_approval_and_production() -> None:
+    dag = build_deploy_dag(load_usecase("flights"))
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "resolve_candidate", "package", "infra_validation", "deploy_staging", "approve_production",
+        "deploy_production"]
+    assert dag.max_active_runs == 1 and not dag.catchup
+    assert dag.get_task("infra_validation").retries == 0  # a verdict is not retried
+    assert {dag.get_task(t).pool for t in ("deploy_staging", "deploy_production")} == {"serving_slots"}
+    assert [a.name for a in dag.get_task("deploy_production").outlets] == ["production_flights"]
+    assert dag.get_task("approve_production").response_timeout is not None
+    assert {link.name for link in dag.get_task("deploy_production").operator_extra_links} == {
+        "Endpoint docs", "MLflow model version"}
+    assert {link.name for link in dag.get_task("infra_validation").operator_extra_links} == {
+        "Infra validation report", "MLflow model version"}
+    assert set(dag.params) == {"model_version"}
+
+
+def test_deploy_dag_starts_on_the_challenger_asset() -> None:
+    dag = build_deploy_dag(load_usecase("flights"))
+    assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"
+    assert [asset.name for asset in dag.timetable.asset_condition.objects] == ["challenger_flights"]
+
+
+def test_rollback_dag_is_manual_and_switches_production_once() -> None:
+    dag = build_rollback_dag(load_usecase("flights"))
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual runs only
+    assert [t.task_id for t in dag.tasks] == ["rollback_production"]
+    assert dag.get_task("rollback_production").pool == "serving_slots"
+    assert set(dag.params) == {"to_version"}

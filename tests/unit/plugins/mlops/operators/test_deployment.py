@@ -1,0 +1,51 @@
+"""The production approval's auto-approval rule and who approved (no servers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlops.operators.base import InputError
+from mlops.operators.deployment import ProductionApprovalOperator, approver
+
+
+def auto_approving_usecase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of flights with ``auto_approve: true``, found through the extra use-case folders."""
+    from include.common.usecase import USECASES_DIR, load_usecase_file
+
+    text = (USECASES_DIR / "flights.yaml").read_text().replace("name: flights\n", "name: flights_auto\n")
+    text = text.replace("auto_approve: false", "auto_approve: true")
+    text = text.replace("suite: flights.expectations.json", f"suite: {USECASES_DIR / 'flights.expectations.json'}")
+    (tmp_path / "flights_auto.yaml").write_text(text)
+    monkeypatch.setenv("MLOPS_EXTRA_USECASE_DIRS", str(tmp_path))
+    load_usecase_file.cache_clear()
+
+
+def approval(usecase: str) -> ProductionApprovalOperator:
+    return ProductionApprovalOperator(task_id="approve_production", usecase=usecase, subject="s", body="b")
+
+
+def test_auto_approval_works_only_in_dev(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    auto_approving_usecase(tmp_path, monkeypatch)
+    monkeypatch.setenv("MLOPS_ENVIRONMENT", "dev")
+    result = approval("flights_auto").execute({})
+    assert result["chosen_options"] == ["Approve"] and approver(result) == "auto-approval (dev)"
+    for environment in ("staging", "production"):
+        monkeypatch.setenv("MLOPS_ENVIRONMENT", environment)
+        with pytest.raises(InputError, match=f"auto_approve is allowed only in dev, not in {environment}"):
+            approval("flights_auto").execute({})
+
+
+def test_an_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.common.usecase import UseCaseError, current_environment
+
+    monkeypatch.setenv("MLOPS_ENVIRONMENT", "prod")
+    with pytest.raises(UseCaseError, match="must be one of"):
+        current_environment()
+
+
+def test_the_approver_comes_from_the_answer() -> None:
+    assert approver({"responded_by_user": {"id": "7", "name": "alice"}}) == "alice"
+    assert approver({"responded_by_user": {"id": "7"}}) == "7"
+    assert approver(None) == "" and approver("None") == ""

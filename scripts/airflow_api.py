@@ -30,14 +30,16 @@ class AirflowApi:
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        attempts = 3 if method == "GET" else 1  # reads are safe to repeat when a loaded API server is slow
-        for attempt in range(attempts):
+        """One API call; a GET (idempotent) is retried twice on a timeout or a dropped connection (a busy
+        2-core machine stalled the API server for up to a minute)."""
+        for attempt in range(3 if method == "GET" else 1):
             try:
                 response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
                 break
-            except requests.Timeout:
-                if attempt == attempts - 1:
+            except (requests.Timeout, requests.ConnectionError):
+                if attempt == 2 or method != "GET":
                     raise
+                time.sleep(5)
         if not response.ok:
             raise AirflowApiError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None

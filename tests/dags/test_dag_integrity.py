@@ -30,8 +30,10 @@ def test_every_use_case_gets_its_dags_and_nothing_else_loads(dagbag) -> None:  #
     expected = {"stack_smoke", *(f"etl_{u.name}" for u in usecases),
                 *(f"train_{u.name}" for u in usecases if u.training is not None),
                 *(f"{kind}_{u.name}" for u in usecases if u.serving is not None for kind in ("deploy", "rollback")),
-                *(f"rollback_data_{u.name}" for u in usecases)}
-    assert {"etl_flights", "train_flights", "etl_hotels", "train_hotels"} <= expected
+                *(f"rollback_data_{u.name}" for u in usecases),
+                *(f"monitor_{u.name}" for u in usecases if u.monitoring is not None)}
+    assert {"etl_flights", "train_flights", "monitor_flights", "etl_hotels", "train_hotels", "monitor_hotels"} \
+        <= expected
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == expected
     assert {Path(dag.fileloc).name for dag in dagbag.dags.values()} == {p.name for p in DAG_FILES}

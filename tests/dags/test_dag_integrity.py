@@ -99,12 +99,16 @@ BAD_PARAMS = {
     "rollback_data_": [({"reason": "bad day"}, "to_commit"), ({"to_commit": "main"}, "reason"),
                        ({"to_commit": "main'; --", "reason": "bad day"}, "to_commit"),
                        ({"to_commit": "main", "reason": "x"}, "reason")],
+    "monitor_": [({"day": "2013-02-30"}, "day"), ({"day": "yesterday"}, "day"),
+                 ({"day": "2013-02-04'; DROP TABLE x;--"}, "day"), ({"day": 20130204}, "day"),
+                 ({"retrain_in_backfill": "maybe"}, "retrain_in_backfill")],
     "deploy_": [({"model_version": "1 OR 1=1"}, "model_version"), ({"model_version": 3}, "model_version")],
     "rollback_": [({"to_version": "latest; rm -rf /"}, "to_version"), ({"to_version": "-1"}, "to_version")],
 }
 GOOD_PARAMS = {"etl_": {"partition_date": "2013-02-04"}, "train_": {"window_days": 30, "data_commit": "main~1"},
                "rollback_data_": {"to_commit": "a1b2c3", "reason": "bad day published"}, "stack_smoke": {},
-               "deploy_": {"model_version": "3"}, "rollback_": {"to_version": "2"}}
+               "deploy_": {"model_version": "3"}, "rollback_": {"to_version": "2"},
+               "monitor_": {"day": "2013-02-04", "retrain_in_backfill": True}}
 
 
 def test_every_dags_params_refuse_malformed_values_naming_the_parameter(dagbag) -> None:  # type: ignore[no-untyped-def]

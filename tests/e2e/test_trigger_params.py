@@ -1,5 +1,6 @@
 """Bad parameters through the entry points users have: the REST API (the trigger form sends the same
-body), for every kind of DAG (etl_*, train_*, rollback_data_*), on the real test stack.
+body), for the DAG kinds that read data (etl_*, train_*, rollback_data_*, monitor_*), on the real test stack
+(every DAG's Param schema, deploy_* and rollback_* included, is checked offline by tests/dags).
 
 Malformed values (bad dates, a window larger than the data, a JSON hyperparameter that is not an
 object, SQL-looking strings, out-of-range seeds, unknown families) are refused by the DAG's Param
@@ -27,7 +28,9 @@ from scripts.stack import StackConfig
 from tests.conftest import received_alerts
 from tests.support.flights_history import ensure_flights_history
 
-ETL, TRAIN, ROLLBACK, MODEL = "etl_flights", "train_flights", "rollback_data_flights", "flights_delay"
+ETL, TRAIN, ROLLBACK, MONITOR = "etl_flights", "train_flights", "rollback_data_flights", "monitor_flights"
+MODEL = "flights_delay"
+DAGS = (ETL, TRAIN, ROLLBACK, MONITOR)
 UNKNOWN_COMMIT = "0" * 64
 SQL = "main'; DROP TABLE dag_run;--"
 
@@ -46,6 +49,9 @@ REFUSED = [  # (dag, conf, the parameter the 400 names)
     (TRAIN, {"evaluate_model_version": "1; DELETE FROM registered_models"}, "evaluate_model_version"),
     (ROLLBACK, {"to_commit": SQL, "reason": "bad parameter test"}, "to_commit"),
     (ROLLBACK, {"to_commit": "main~1"}, "reason"),
+    (MONITOR, {"day": "2013-02-30"}, "day"),
+    (MONITOR, {"day": "2013-02-04' OR '1'='1"}, "day"),
+    (MONITOR, {"retrain_in_backfill": "sometimes"}, "retrain_in_backfill"),
 ]
 
 
@@ -73,6 +79,8 @@ FAILING = [
          "rollback", f"parameter 'to_commit': lakeFS repository 'flights' has no commit '{UNKNOWN_COMMIT}'"),
     Case("rollback_to_main_itself", ROLLBACK, {"to_commit": "main", "reason": "bad parameter test"}, "rollback",
          "already has the content of"),
+    Case("monitored_day_outside_the_data", MONITOR, {"day": "1999-01-04"}, "wait_for_partition",
+         "parameter 'day': 1999-01-04 is outside the source's day partitions (2013-01-01 to 2013-12-31)"),
 ]
 
 
@@ -99,21 +107,22 @@ def outcomes(airflow_api: AirflowApi, lakefs: LakeFSHook,
              mlflow_client: MlflowClient) -> Iterator[dict[str, Any]]:
     """Trigger every failing case at once (the refused ones first), wait; return what to check."""
     ensure_flights_history(airflow_api, lakefs)
-    for dag_id in (ETL, TRAIN, ROLLBACK):
+    for dag_id in DAGS:
         airflow_api.wait_for_dag(dag_id)
         airflow_api.unpause(dag_id)
     before = {"main": lakefs.head_commit("main"), "branches": branches(lakefs), "versions": versions(mlflow_client),
-              "runs": {dag_id: len(airflow_api.runs(dag_id)) for dag_id in (ETL, TRAIN, ROLLBACK)}}
+              "runs": {dag_id: len(airflow_api.runs(dag_id)) for dag_id in DAGS}}
     refused = []
     for dag_id, conf, name in REFUSED:
         response = airflow_api.session.post(f"{airflow_api.base_url}/api/v2/dags/{dag_id}/dagRuns", timeout=30,
                                             json={"logical_date": None, "conf": conf})
         refused.append((dag_id, conf, name, response.status_code, response.text))
-    runs_after_refusals = {dag_id: len(airflow_api.runs(dag_id)) for dag_id in (ETL, TRAIN, ROLLBACK)}
+    runs_after_refusals = {dag_id: len(airflow_api.runs(dag_id)) for dag_id in DAGS}
     runs = {case.name: airflow_api.trigger(case.dag_id, conf=case.conf) for case in FAILING}
     states = {case.name: airflow_api.wait_for_run(case.dag_id, runs[case.name], timeout=600) for case in FAILING}
     yield {"before": before, "refused": refused, "runs_after_refusals": runs_after_refusals, "runs": runs,
            "states": states}
+    airflow_api.call("PATCH", f"/dags/{MONITOR}", json={"is_paused": True})  # as test_monitoring_flights left it
 
 
 def test_malformed_parameters_are_refused_at_trigger_naming_the_parameter(outcomes: dict[str, Any]) -> None:

@@ -76,9 +76,10 @@ def build_monitoring_dag(usecase: UseCase) -> DAG:
         default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=30),
                       "on_failure_callback": failure_notifier()},
         params={
-            "day": Param(None, type=["null", "string"], format="date", title="Day to monitor",
-                         description=f"A manual run's {usecase.partition_width} partition (its start). Leave empty "
-                                     "for scheduled runs and backfills (they monitor their data interval)."),
+            "day": Param(None, type=["null", "string"], format="date", maxLength=10, title="Day to monitor",
+                         description=f"A manual run's {usecase.partition_width} partition (its start), {first} to "
+                                     f"{last}. Leave empty for scheduled runs and backfills (they monitor their "
+                                     "data interval)."),
             "retrain_in_backfill": Param(False, type="boolean", title="Backfill may request retraining",
                                          description="Drift found by a backfill run requests a retraining too "
                                                      "(other guard rails still apply)."),

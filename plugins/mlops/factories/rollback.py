@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param
 
 from include.common.params import LAKEFS_REF_PATTERN, REASON_MAX_LENGTH, REASON_MIN_LENGTH
 from include.common.usecase import UseCase
 from mlops.assets import curated_asset
 from mlops.notifications.failure import failure_notifier
-from mlops.operators.rollback import RollbackDataOperator
+from mlops.operators.rollback import RollbackDataOperator, StaleMonitoringOperator
+
+
+def monitoring_doc(usecase: UseCase) -> str:
+    if usecase.monitoring is None:
+        return ""
+    return f"""
+Monitoring reports under `monitoring/{usecase.name}/` are kept (results, like MLflow runs). `stale_monitoring`
+lists the days whose partition changed and that `monitor_{usecase.name}` had already reported on; `remonitor`
+triggers a `monitor_{usecase.name}` run for each (`day` param; queued while that DAG is paused), which replaces
+the day's report and MLflow run. A day the rollback removed keeps its report and is not monitored again."""
 
 
 def rollback_doc(usecase: UseCase) -> str:
@@ -23,8 +34,8 @@ content of the commit `to_commit` again, as a **new** commit. History is kept: t
 `main` record the target, `main`'s previous head, the `reason` and the triggering user
 (`rollback_to`, `rollback_from`, `rollback_reason`, `rollback_requested_by`).
 
-The task emits the `curated_{usecase.name}` Asset event with the new commit, so `train_{usecase.name}`
-(and monitoring) see the change: the next training pins the rolled-back data.
+The `rollback` task emits the `curated_{usecase.name}` Asset event with the new commit, so
+`train_{usecase.name}` sees the change: the next training pins the rolled-back data.{monitoring_doc(usecase)}
 
 From a shell: `make rollback-data USECASE={usecase.name} TO=<commit> REASON="..."` triggers this DAG.
 Find the commit in lakeFS (`Commits` of `main`) or in the `publish` task's lakeFS link of a good ETL run.
@@ -51,6 +62,14 @@ def build_rollback_dag(usecase: UseCase) -> DAG:
                             title="Reason", description="Why (recorded on the rollback commit with your user name)."),
         },
     ) as dag:
-        RollbackDataOperator(task_id="rollback", usecase=usecase.name, to_commit="{{ params.to_commit }}",
-                             reason="{{ params.reason }}", outlets=[curated_asset(usecase)])
+        rollback = RollbackDataOperator(task_id="rollback", usecase=usecase.name, to_commit="{{ params.to_commit }}",
+                                        reason="{{ params.reason }}", outlets=[curated_asset(usecase)])
+        if usecase.monitoring is not None:
+            stale = StaleMonitoringOperator(task_id="stale_monitoring", usecase=usecase.name,
+                                            rolled_back=rollback.output)
+            remonitor = TriggerDagRunOperator.partial(
+                task_id="remonitor", trigger_dag_id=f"monitor_{usecase.name}", logical_date=None,
+                skip_when_already_exists=True,
+            ).expand_kwargs(stale.output)
+            rollback >> stale >> remonitor
     return dag

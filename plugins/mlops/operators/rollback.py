@@ -1,6 +1,7 @@
-"""Operator of ``rollback_data_<use case>``: lakeFS ``main`` gets an earlier commit's content again, as a new
-commit that records who asked and why, and the curated Asset event tells training (and monitoring) that
-the data changed. The plan and the metadata live in ``include/etl/rollback.py``."""
+"""Operators of ``rollback_data_<use case>``: lakeFS ``main`` gets an earlier commit's content again, as a new
+commit that records who asked and why; the curated Asset event tells training that the data changed, and
+the days already monitored whose partition changed are monitored again. The plan and the metadata live in
+``include/etl/rollback.py``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class RollbackDataOperator(UseCaseOperator):
         from include.common.params import ParameterError
         from include.etl.publishing import run_type_name
         from include.etl.rollback import (
+            changed_partitions,
             check_reason,
             plan_rollback,
             rollback_announcement,
@@ -62,6 +64,7 @@ class RollbackDataOperator(UseCaseOperator):
         if done is not None:
             self.log.info("this run already rolled main back to %s: merge %s", target, done)
             merged = done
+            previous = hook.commit_metadata(done)[CommitKey.ROLLBACK_FROM]
         else:
             if not hook.in_history(target, "main"):
                 raise InputError(f"{usecase.name}: parameter 'to_commit': {reference} ({target}) is not a commit of "
@@ -89,7 +92,9 @@ class RollbackDataOperator(UseCaseOperator):
         extra = rollback_announcement(usecase, merged, target, run_type_name(dag_run.run_type))
         for asset in self.outlets:
             context["outlet_events"][asset].extra = extra
-        return {**extra, "reason": reason, "requested_by": requested_by}
+        changed = changed_partitions(usecase, (path for _, path in hook.diff(previous, merged)))
+        return {**extra, "reason": reason, "requested_by": requested_by, "rollback_from": previous,
+                "changed_partitions": [day.isoformat() for day in changed]}
 
     @staticmethod
     def earlier_try(hook: Any, run_id: str, target: str) -> str | None:
@@ -101,3 +106,42 @@ class RollbackDataOperator(UseCaseOperator):
         if found is None:
             return None
         return found if CommitKey.SOURCE_COMMIT in hook.commit_metadata(found) else None
+
+
+class StaleMonitoringOperator(UseCaseOperator):
+    """The days a rollback changed that ``monitor_<name>`` had already reported on (their report, kept on
+    ``main``, describes the undone data), as ``TriggerDagRunOperator`` keyword arguments for a re-run each.
+
+    Days whose partition the rollback removed are not re-monitored (there is nothing to monitor); their
+    report stays as the record of what was observed, like the MLflow run.
+    """
+
+    template_fields: Sequence[str] = ("rolled_back",)
+
+    def __init__(self, *, rolled_back: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rolled_back = rolled_back
+
+    def execute(self, context: Any) -> list[dict[str, object]]:
+        from datetime import date
+
+        from include.etl.rollback import remonitor_requests
+
+        usecase = self.load_usecase()
+        hook = self.lakefs(usecase)
+        merged = self.rolled_back["commit_id"]
+        stale: list[date] = []
+        removed: list[date] = []
+        for day in map(date.fromisoformat, self.rolled_back["changed_partitions"]):
+            if hook.object_checksum(merged, f"{usecase.monitoring_prefix(day)}/summary.json") is None:
+                continue  # never monitored: its scheduled run will read the rolled-back data
+            (stale if hook.object_checksum(merged, usecase.partition_path(day)) is not None else removed).append(day)
+        if removed:
+            self.log.info("the reports of %s stay under monitoring/%s/ (their partitions were rolled back away)",
+                          [d.isoformat() for d in removed], usecase.name)
+        if not stale:
+            self.log.info("no monitored day changed: nothing to monitor again")
+        else:
+            self.log.info("monitoring again %s (monitor_%s runs; they wait while that DAG is paused)",
+                          [d.isoformat() for d in stale], usecase.name)
+        return remonitor_requests(usecase, stale, context["dag_run"].run_id)

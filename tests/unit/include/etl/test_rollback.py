@@ -6,14 +6,24 @@ import pytest
 
 from include.common.params import ParameterError
 from include.common.usecase import load_usecase
-from include.etl.rollback import check_reason, plan_rollback, rollback_announcement, rollback_metadata, rollback_title
+from include.etl.rollback import (
+    changed_partitions,
+    check_reason,
+    plan_rollback,
+    remonitor_requests,
+    rollback_announcement,
+    rollback_metadata,
+    rollback_title,
+)
 
 
 def test_the_plan_restores_what_changed_or_vanished_and_deletes_what_was_added() -> None:
     plan = plan_rollback([("removed", "curated/flights/flight_date=2013-03-10/part-0.parquet"),
                           ("changed", "curated/flights/flight_date=2013-03-04/part-0.parquet"),
                           ("added", "curated/flights/flight_date=2013-03-01/part-0.parquet"),
-                          ("removed", "validation/flights/flight_date=2013-03-10/result.json")])
+                          ("removed", "validation/flights/flight_date=2013-03-10/result.json"),
+                          ("removed", "monitoring/flights/2013-03-10/summary.json"),  # a result: kept
+                          ("changed", "monitoring/flights/2013-03-04/drift.html")])
     assert plan.restore == ("curated/flights/flight_date=2013-03-01/part-0.parquet",
                             "curated/flights/flight_date=2013-03-04/part-0.parquet")
     assert plan.delete == ("curated/flights/flight_date=2013-03-10/part-0.parquet",
@@ -42,3 +52,15 @@ def test_metadata_records_target_previous_head_who_and_why() -> None:
         "Roll back flights on main to 0123456789ab (requested by admin)")
     assert rollback_announcement(usecase, "merge9", "target1", "manual") == {
         "lakefs_repository": "flights", "commit_id": "merge9", "rollback_to": "target1", "run_type": "manual"}
+
+
+def test_the_partitions_a_rollback_changed_and_their_remonitoring_runs() -> None:
+    usecase = load_usecase("flights")
+    paths = ["curated/flights/flight_date=2013-03-10/part-0.parquet", "validation/flights/flight_date=2013-03-11/x",
+             "curated/flights/flight_date=2013-03-04/part-0.parquet", "monitoring/flights/2013-03-12/summary.json",
+             "curated/hotels/arrival_date=2013-03-01/part-0.parquet"]
+    days = changed_partitions(usecase, paths)
+    assert [d.isoformat() for d in days] == ["2013-03-04", "2013-03-10"]
+    assert remonitor_requests(usecase, days, "manual__2013-04-01T00:00:00+00:00") == [
+        {"conf": {"day": "2013-03-04"}, "trigger_run_id": "remonitor__2013-03-04__manual__2013-04-01T00:00:00+00:00"},
+        {"conf": {"day": "2013-03-10"}, "trigger_run_id": "remonitor__2013-03-10__manual__2013-04-01T00:00:00+00:00"}]

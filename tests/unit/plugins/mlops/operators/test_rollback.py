@@ -11,7 +11,7 @@ import pytest
 from include.common.usecase import load_usecase
 from mlops.assets import curated_asset
 from mlops.operators.base import InputError
-from mlops.operators.rollback import RollbackDataOperator
+from mlops.operators.rollback import RollbackDataOperator, StaleMonitoringOperator
 from tests.unit.plugins.mlops.operators.stubs import FakeLakeFS, stub_context
 
 ASSET = curated_asset(load_usecase("flights"))
@@ -54,9 +54,29 @@ def test_main_gets_the_target_content_as_a_new_commit_with_who_and_why(lakefs: F
     assert ctx["outlet_events"][ASSET].extra == {"lakefs_repository": "flights", "commit_id": head,
                                                  "rollback_to": good, "run_type": "manual"}
     assert not [b for b in lakefs.heads if b.startswith("rollback-")]  # the rollback branch is deleted
+    assert result["rollback_from"] == bad and result["changed_partitions"] == ["2013-03-18", "2013-03-20"]
 
     again = rollback(good).execute(context())  # a retry after the merge: reported, not done twice
     assert again["commit_id"] == head and lakefs.head_commit("main") == head
+    assert again["changed_partitions"] == result["changed_partitions"]
+
+
+def test_monitoring_reports_are_kept_and_the_monitored_days_it_changed_are_monitored_again(
+        lakefs: FakeLakeFS) -> None:
+    changed, removed = "curated/flights/flight_date=2013-03-18/part-0.parquet", BAD_DAY
+    report = "monitoring/flights/{}/summary.json"
+    good = lakefs._main_gets({GOOD_DAY: b"good", changed: b"v1", report.format("2013-03-19"): b"{}"})
+    lakefs._main_gets({changed: b"v2", removed: b"bad", report.format("2013-03-18"): b"{}",
+                       report.format("2013-03-20"): b"{}"})
+    reports = {path: data for path, data in lakefs._objects("main").items() if path.startswith("monitoring/")}
+    result = rollback(good).execute(context())
+    assert {p: d for p, d in lakefs._objects("main").items() if p.startswith("monitoring/")} == reports
+    assert lakefs._objects("main")[changed] == b"v1" and removed not in lakefs._objects("main")
+
+    ctx = stub_context(task_id="stale_monitoring", dag_id="rollback_data_flights", run_id=RUN_ID)
+    requests = StaleMonitoringOperator(task_id="stale_monitoring", usecase="flights", rolled_back=result).execute(ctx)
+    # 03-18 changed and was monitored; 03-20 was removed (its report stays); 03-19 did not change
+    assert requests == [{"conf": {"day": "2013-03-18"}, "trigger_run_id": f"remonitor__2013-03-18__{RUN_ID}"}]
 
 
 @pytest.mark.parametrize(("target", "reason", "message"), [

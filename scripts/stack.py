@@ -725,7 +725,7 @@ def health_checks(cfg: StackConfig) -> dict[str, Callable[[], bool]]:
 
 def start_serving(cfg: StackConfig, checks: dict[str, Callable[[], bool]]) -> None:
     """The proxy, and the slot servers that served before (``make up`` after ``make down``)."""
-    from include.serving.slots import live_programs, write_proxy_files
+    from include.serving.slots import live_programs, wait_served_by, write_proxy_files
 
     layout = serving_layout(cfg)
     write_proxy_files(layout)
@@ -735,6 +735,8 @@ def start_serving(cfg: StackConfig, checks: dict[str, Callable[[], bool]]) -> No
     start_programs(cfg, *served)
     for program in served:
         wait_healthy(cfg, program, partial(http_ok, f"http://127.0.0.1:{bento_port(layout, program)}/readyz"), 300)
+        _, usecase, slot, _ = program.split("-")  # the slot answers 503 until its server is ready (serve_bento.py)
+        wait_served_by(layout.endpoint(usecase, slot), program, 60)
     if served:
         print(f"  serving: {', '.join(served)}")
 

@@ -11,22 +11,23 @@ completing. Each records its observed recovery time (printed in the run's summar
    terminated: the local stack's source shares its PostgreSQL server with Airflow, so the server itself
    is fault 5), then started again.
 5. PostgreSQL (Airflow's metadata database) restarted while runs are queued.
-
-TODO(serving, issue #16 fault 6): the production Bento process killed: the supervisor restarts it and the
-proxy serves meanwhile from a healthy slot or answers a clean 503, never a hang. Add it here when the
-serving stage lands (a test ``test_serving_process_killed_...`` using the same ``record_recovery``).
+6. The production Bento server (its supervisord program's process group) killed with SIGKILL while a client
+   sends predictions through the nginx proxy: every request gets a 200 or a clean 503 (JSON) quickly, never a
+   hang or a reset connection; supervisord restarts the Bento and production answers 200 again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -35,14 +36,22 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
+from include.common.usecase import UseCase, load_usecase
+from include.serving.packaging import build_bento
+from include.serving.slots import SERVED_BY, SlotLayout, read_slot, switch
+from include.training.service import PinnedData, run_settings_for, train_and_log
+from include.training.tracking import DataRef
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
+from mlops.hooks.serving import SupervisorControl
 from scripts.airflow_api import AirflowApi
 from scripts.stack import PG_SUPERUSER_PASSWORD, StackConfig, health_checks, process_info, supervisor
 from tests.faults.conftest import Recovery
 from tests.support.flights_history import ETL_DAG, TRAIN_DAG, ensure_flights_history, pause_deployments
+from tests.support.source_data import partitions as source_partitions
 
 MODEL = "flights_delay"
+PROXY_ANSWER_BOUND = 5.0  # seconds: a request through the serving proxy is answered within this, or it hung
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host",
               "proxy-connection", "te", "trailer", "upgrade"}
 
@@ -445,10 +454,156 @@ def test_postgres_restarted_while_runs_are_queued(etl: None, stack: StackConfig,
         f"PostgreSQL down {down_seconds:.0f} s; {count}/{count} queued runs succeeded, none duplicated"))
 
 
-# --------------------------------------------------------------------------- 6. serving (TODO)
-# TODO(serving, issue #16 fault 6): when the serving stage lands (the production Bento and its proxy as
-# supervisord programs), add ``test_production_bento_killed_...`` here: SIGKILL the Bento's process group by
-# its supervisord pid (``program_pid``) while a client sends requests through the proxy; assert each request
-# gets a 200 from a healthy slot or a clean 503 within a bound (never a hang), supervisord restarts the Bento,
-# and ``record_recovery`` the time until its slot is healthy again. tests/integration/test_exposure.py
-# already checks whatever it listens on.
+# --------------------------------------------------------------------------- 6. production Bento killed
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One prediction request through the proxy: when it was sent, how long it took, what came back."""
+
+    sent_at: float
+    seconds: float
+    status: int | None
+    served_by: str | None = None
+    clean: bool = False  # a 200 with predictions, or a 503 whose body is JSON naming an error
+    error: str | None = None
+
+
+class BoundedClient(threading.Thread):
+    """Sends one-record predictions to a loopback endpoint, one at a time on a new connection each, a few
+    dozen a second at most, until stopped: at most ``limit`` requests and ``seconds`` of sending."""
+
+    def __init__(self, url: str, records: list[dict[str, Any]], limit: int = 5000, seconds: float = 300,
+                 timeout: float = PROXY_ANSWER_BOUND) -> None:
+        super().__init__(daemon=True)
+        assert url.startswith("http://127.0.0.1:"), url  # loopback only
+        self.url, self.records, self.limit, self.seconds, self.timeout = url, records, limit, seconds, timeout
+        self.answers: list[Answer] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        while not self.halt.is_set() and len(self.answers) < self.limit and time.monotonic() < deadline:
+            sent_at, started = time.time(), time.monotonic()
+            try:
+                response = requests.post(f"{self.url}/predict", json={"records": self.records}, timeout=self.timeout,
+                                         headers={"Connection": "close"})
+                self.answers.append(Answer(sent_at, time.monotonic() - started, response.status_code,
+                                           response.headers.get(SERVED_BY), clean_answer(response)))
+            except requests.RequestException as error:
+                self.answers.append(Answer(sent_at, time.monotonic() - started, None, error=repr(error)))
+            time.sleep(0.03)
+
+    def first_success_after(self, moment: float) -> Answer | None:
+        return next((a for a in list(self.answers) if a.sent_at > moment and a.status == 200), None)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(self.timeout + 10)
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie (an exited child its parent has not reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def children_of(pid: int) -> list[int]:
+    return [child for child in map(int, filter(str.isdigit, os.listdir("/proc"))) if parent_of(child) == pid]
+
+
+def clean_answer(response: requests.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if response.status_code == 200:
+        return isinstance(body, list) and len(body) == 1 and "model_version" in body[0]
+    return response.status_code == 503 and isinstance(body, dict) and bool(body.get("error")) \
+        and response.headers.get("Content-Type", "").startswith("application/json")
+
+
+def feature_records(usecase: UseCase, day: date, rows: int = 1) -> list[dict[str, Any]]:
+    """Rows of a real day's curated partition, features only (what a client of the endpoint sends)."""
+    from tests.support.source_data import partition
+
+    frame = partition(usecase.name, day)[usecase.features].head(rows)
+    return list(json.loads(frame.to_json(orient="records")))
+
+
+def production_program(stack: StackConfig, mlflow_client: MlflowClient) -> tuple[str, str]:
+    """The program serving flights' production slot, and the slot's endpoint on the proxy.
+
+    In a full session the deployment e2e tests left a Bento there; alone, this packages the newest flights
+    model version (fault 2's, or one trained here on offline source data) and switches the slot to it with
+    the deployment's own ``switch`` (the Bento, supervisord and nginx are real; only Airflow is skipped).
+    """
+    layout = SlotLayout.load(stack.home / "serving")
+    usecase = load_usecase("flights")
+    state = read_slot(layout, usecase.name, "production")
+    if state is not None:
+        program = layout.program(usecase.name, "production", state.color)
+        if process_info(stack).get(program, {}).get("statename") == "RUNNING":
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{layout.endpoint(usecase.name, 'production')}/readyz", timeout=10).status_code == 200:
+                    return program, layout.endpoint(usecase.name, "production")
+    versions = [int(v.version) for v in mlflow_client.search_model_versions(f"name = '{MODEL}'")]
+    if versions:
+        version = str(max(versions))
+    else:
+        first, last = date(2013, 2, 4), date(2013, 3, 3)
+        pinned = PinnedData(usecase.lakefs_repository, "f" * 64, "main", first, last, (last - first).days + 1)
+        data = DataRef(usecase.lakefs_repository, pinned.commit_id, usecase.dataset_prefix, "http://127.0.0.1", "")
+        version = str(train_and_log(mlflow_client, usecase, run_settings_for(usecase, pinned),
+                                    source_partitions(usecase.name, first, last), data,
+                                    {"airflow_run_id": "fault-6", "airflow_task_id": "train"}, "test").model_version)
+    bento = build_bento(mlflow_client, usecase, version, layout.bentoml_home, "test")
+    state = switch(SupervisorControl(str(stack.supervisor_socket)), layout, usecase.name, "production", bento.tag,
+                   bento.environment, version, usecase.require_serving().ready_timeout_seconds)
+    return layout.program(usecase.name, "production", state.color), layout.endpoint(usecase.name, "production")
+
+
+def test_production_bento_killed_the_proxy_answers_cleanly_and_supervisord_restarts_it(
+        stack: StackConfig, stack_connections: None, mlflow_client: MlflowClient,
+        record_recovery: Callable[[Recovery], None]) -> None:
+    program, url = production_program(stack, mlflow_client)
+    records = feature_records(load_usecase("flights"), date(2013, 3, 4))
+    assert requests.post(f"{url}/predict", json={"records": records}, timeout=30).status_code == 200
+    client = BoundedClient(url, records)
+    client.start()
+    try:
+        wait_for(lambda: client.first_success_after(0), 30, "the client's first prediction")
+        pid = program_pid(stack, program)
+        workers = children_of(pid)  # BentoML's workers: circus starts each in a session (and group) of its own
+        assert workers, f"{program} (pid {pid}) has no worker processes"
+        os.killpg(pid, signal.SIGKILL)  # the server's process group, as supervisord's killasgroup or an OOM kill
+        killed_at = time.time()
+        restarted = wait_for(lambda: (info := process_info(stack)[program])["pid"] not in (0, pid)
+                             and info["statename"] in ("STARTING", "RUNNING") and info, 60,
+                             f"supervisord to restart {program}", interval=0.2)
+        restarted_after = time.time() - killed_at
+        recovered = wait_for(lambda: client.first_success_after(killed_at), 300, "production to answer 200 again")
+        recovered_at = recovered.sent_at + recovered.seconds
+        time.sleep(1)
+    finally:
+        client.stop()
+    answers = client.answers
+    unclean = [a for a in answers if not a.clean or a.seconds > PROXY_ANSWER_BOUND]
+    assert unclean == [], unclean[:5]  # every answer a 200 or a JSON 503, in time: no hang, no reset
+    during = [a for a in answers if killed_at < a.sent_at < recovered.sent_at]
+    assert during and {a.status for a in during} <= {200, 503}, during[:5]
+    outage = [a for a in during if a.status == 503]
+    assert recovered.served_by == program  # the slot's own server, restarted: nothing else serves it
+    assert program_pid(stack, program) == restarted["pid"]  # restarted once, running since
+    assert [w for w in workers if running(w)] == []  # no orphan kept the port (or served)
+    slowest = max(a.seconds for a in answers)
+    record_recovery(Recovery(
+        "6. production Bento killed (SIGKILL to its process group) while a client sends predictions",
+        f"supervisord restarts {program} at once (new pid seen after {restarted_after:.1f} s); the nginx "
+        "proxy answers 503 JSON at once until the restarted server is ready (serve_bento.py holds the slot)",
+        recovered_at - killed_at, 0, 0,
+        f"{len(answers)} requests: {sum(a.status == 200 for a in answers)} x 200, {len(outage)} x 503 during the "
+        f"outage, 0 failed or hung (slowest answer {slowest:.2f} s)"))

@@ -607,6 +607,8 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         **telemetry_off(),
         # alert settings from the caller's environment override the Variable mlops_alerts
         **{key: value for key, value in os.environ.items() if key.startswith("MLOPS_ALERT_")},
+        # every DAG's delay between retries (mlops.factories.retry_delay; the test stack: 5 s), when set
+        **{key: os.environ[key] for key in ("MLOPS_RETRY_DELAY_SECONDS",) if os.environ.get(key)},
     }
 
 

@@ -35,6 +35,7 @@ from scripts.stack import StackConfig  # noqa: E402
 
 FIXTURE_USECASES = REPO_ROOT / "tests" / "fixtures" / "usecases"
 TIERS = ("unit", "dags", "integration", "e2e", "faults", "lifecycle")
+TEST_RETRY_DELAY_SECONDS = 5  # every DAG's retry delay on the test stack (MLOPS_RETRY_DELAY_SECONDS)
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -103,6 +104,8 @@ def make_test_stack_env() -> dict[str, str]:
             "MLOPS_ALERT_BURST": "1000",
             # a task whose worker was killed is failed (then retried) 60 s after its last heartbeat (tests/faults)
             "MLOPS_TASK_HEARTBEAT_TIMEOUT": "60",
+            # and retried 5 s after a failed try (production DAGs: 20-30 s): fault and bad-input tests wait less
+            "MLOPS_RETRY_DELAY_SECONDS": str(TEST_RETRY_DELAY_SECONDS),
             "MLOPS_EXTRA_USECASE_DIRS": str(FIXTURE_USECASES),
             # a source that is down: nothing listens on this loopback port
             "AIRFLOW_CONN_SOURCE_UNREACHABLE": json.dumps({

@@ -10,6 +10,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from include.common.partitioning import cron_expression
 from include.common.usecase import UseCase
 from mlops.assets import drift_asset
+from mlops.factories import retry_delay
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.monitoring import (
     DAY_TEMPLATE,
@@ -73,7 +74,7 @@ def build_monitoring_dag(usecase: UseCase) -> DAG:
         max_active_runs=4,
         tags=["monitoring", usecase.name, "evidently", "drift"],
         doc_md=monitoring_doc(usecase),
-        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},
         params={
             "day": Param(None, type=["null", "string"], format="date", maxLength=10, title="Day to monitor",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param
@@ -10,6 +10,7 @@ from airflow.sdk import DAG, Param
 from include.common.params import LAKEFS_REF_PATTERN, REASON_MAX_LENGTH, REASON_MIN_LENGTH
 from include.common.usecase import UseCase
 from mlops.assets import curated_asset
+from mlops.factories import retry_delay
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.rollback import RollbackDataOperator, StaleMonitoringOperator
 
@@ -51,7 +52,7 @@ def build_rollback_dag(usecase: UseCase) -> DAG:
         max_active_runs=1,
         tags=["data", "rollback", usecase.name, "lakefs"],
         doc_md=rollback_doc(usecase),
-        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=20),
+        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": retry_delay(20),
                       "on_failure_callback": failure_notifier()},
         params={
             "to_commit": Param(type="string", minLength=1, maxLength=300, pattern=LAKEFS_REF_PATTERN,

@@ -11,6 +11,7 @@ from include.common.params import LAKEFS_REF_PATTERN, MAX_SEED, MODEL_VERSION_PA
 from include.common.partitioning import amount
 from include.common.usecase import MODEL_FAMILIES, UseCase
 from mlops.assets import challenger_asset, curated_asset, drift_asset
+from mlops.factories import retry_delay
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.base import as_bool
 from mlops.operators.training import (
@@ -108,7 +109,7 @@ def build_training_dag(usecase: UseCase) -> DAG:
         max_active_runs=1,
         tags=["training", usecase.name, "mlflow", "gate"],
         doc_md=training_doc(usecase),
-        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},
         params=training_params(usecase),
     ) as dag:

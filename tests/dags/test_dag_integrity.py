@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = REPO_ROOT / "dags"
 DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py") if not p.name.startswith("_"))
 HEAVY_MODULES = ("pandas", "sklearn", "mlflow", "great_expectations", "evidently", "bentoml", "lakefs",
                  "pyarrow", "psycopg2")
@@ -68,6 +69,7 @@ def test_dag_file_has_no_heavy_imports_at_module_level(dag_file: Path) -> None:
     # Airflow loads its metadata-DB driver when a DB URL is configured (e.g. after `make env`):
     # that is Airflow's cost, not the DAG file's, so the probe runs without one.
     env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "plugins")])  # as the dag-processor has
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False,
                             timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -78,7 +78,7 @@ calibrate-monitoring: setup ## Monitoring thresholds and min_rows of USECASE (fl
 	@PYTHONPATH=. $(PY) benchmarks/monitoring_calibration.py $(or $(USECASE),flights)
 
 bench-monitoring: setup ## A year of flights monitoring in one process: flagged days, time per report, peak memory
-	@PYTHONPATH=. $(PY) benchmarks/monitoring_year.py
+	@PYTHONPATH=. $(PY) benchmarks/monitoring_year.py $(if $(STEP),--step $(STEP))
 
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py

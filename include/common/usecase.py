@@ -78,6 +78,8 @@ class ValidationConfig(Strict):
     suite: str = Field(description="GX expectation suite (JSON) beside the use case file")
     row_count: RowCountConfig
     examples: int = Field(5, ge=1, le=50, description="failing values shown per expectation")
+    data_docs: Literal["failures", "always"] = Field(
+        "failures", description="when GX Data Docs HTML is rendered beside the result JSON (about 5 s a partition)")
 
 
 class TrainingConfig(Strict):

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from include.common.metadata import Alias, MonitoringKey
+from include.common.registry import set_alias
 from include.common.usecase import MonitoringConfig, UseCase
 from include.etl.partitions import to_parquet_bytes
 from include.monitoring.service import MonitoringSkip, build_day_report, labelled_rows_after, record_day
@@ -27,7 +28,7 @@ from include.monitoring.tracking import (
     trend_points,
 )
 from include.training.service import train_and_log
-from include.training.tracking import DataRef, set_alias
+from include.training.tracking import DataRef
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from tests.support.training_data import FIRST_DAY, frame, settings, usecase

@@ -119,21 +119,18 @@ class ValidatePartitionOperator(LakeFSOperator):
     def execute(self, context: Any) -> dict[str, str]:
         from include.etl.partitions import read_parquet_bytes
         from include.etl.publishing import learned_row_count_bounds
-        from include.etl.validation import load_suite, validate_partition
+        from include.etl.validation import load_suite, validate_and_document
 
         usecase, partition, hook = self.prepare(context)
         frame = read_parquet_bytes(hook.download(self.branch, usecase.partition_path(partition.start)))
         bounds = learned_row_count_bounds(hook.repository(), usecase, exclude=partition.start)
         prefix = usecase.validation_prefix(partition.start)
-        suite, examples = load_suite(usecase.suite_path), usecase.validation.examples
         with tempfile.TemporaryDirectory() as docs:
-            report = validate_partition(frame, suite, bounds, window=partition.window, examples=examples)
+            report = validate_and_document(frame, load_suite(usecase.suite_path), bounds, Path(docs),
+                                           usecase.validation, window=partition.window)
             hook.delete_prefix(self.branch, f"{prefix}/")  # a re-run replaces the report, never piles up
             hook.upload(self.branch, f"{prefix}/result.json", report.result_json.encode(), "application/json")
-            if not report.success or usecase.validation.data_docs == "always":
-                validate_partition(frame, suite, bounds, window=partition.window, examples=examples,
-                                   docs_dir=Path(docs))  # the same verdict again, rendered as Data Docs
-                hook.upload_folder(self.branch, Path(docs), f"{prefix}/data_docs")
+            hook.upload_folder(self.branch, Path(docs), f"{prefix}/data_docs")  # empty unless rendered
         self.log.info("validation: %s (row count bounds %s, %s)", report.statistics(), report.row_count_bounds,
                       report.row_count_reason)
         if report.warnings:

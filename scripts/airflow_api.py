@@ -114,6 +114,16 @@ class AirflowApi:
             if not page["dag_runs"] or len(runs) >= page["total_entries"]:
                 return runs
 
+    def wait_until_idle(self, dag_id: str, timeout: float = 900) -> list[dict[str, Any]]:
+        """Wait until every run of the DAG has finished; return the runs."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = self.runs(dag_id)
+            if all(r["state"] in {"success", "failed"} for r in runs):
+                return runs
+            time.sleep(3)
+        raise AirflowApiError(f"{dag_id} still has unfinished runs after {timeout:.0f}s")
+
     def asset_events(self, source_dag_id: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         while True:

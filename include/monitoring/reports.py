@@ -67,6 +67,10 @@ def trend_plot(points: list[dict[str, Any]], path: Path, *, title: str, drift_sh
         axis.set_ylabel(label, fontsize=8)
         axis.grid(alpha=0.3)
     axes[0, 0].set_title(title, fontsize=10)
+    if len(set(days)) == 1:  # one day: a few days around it, not matplotlib's default span of years
+        from datetime import timedelta
+
+        axes[0, 0].set_xlim(days[0] - timedelta(days=3), days[0] + timedelta(days=3))
     figure.autofmt_xdate()
     figure.tight_layout()
     figure.savefig(path, dpi=90)

@@ -42,7 +42,7 @@ def current_window(day: date, available: Sequence[date], rows_of: Callable[[date
         rows += rows_of(start)
         if rows >= min_rows:
             return CurrentWindow(tuple(taken), rows)
-    raise TooSmallError(f"{rows} rows in the {len(taken)} partitions from {taken[0]} to {day} (window: {first} to "
+    raise TooSmallError(f"{rows} rows in the {len(taken)} partition(s) from {taken[0]} to {day} (window: {first} to "
                         f"{day}, monitoring.max_window {max_window}); the drift tests need at least {min_rows} "
                         "(monitoring.min_rows): skipped, no verdict")
 

@@ -67,15 +67,6 @@ def drift_trainings(api: AirflowApi) -> list[dict[str, Any]]:
     return [r for r in api.runs(TRAIN_DAG) if r["run_type"] == "asset_triggered"]
 
 
-def wait_idle(api: AirflowApi, dag_id: str, timeout: float = 900) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = api.runs(dag_id)
-        if all(r["state"] in {"success", "failed"} for r in runs):
-            return runs
-        time.sleep(3)
-    raise AssertionError(f"{dag_id} still has unfinished runs after {timeout:.0f}s")
-
 
 @pytest.fixture(scope="module")
 def mlflow_client(stack_connections: None) -> MlflowClient:
@@ -233,7 +224,7 @@ def drifted(backfilled: dict[str, Any], airflow_api: AirflowApi, stack: StackCon
     while not drift_trainings(airflow_api):
         assert time.monotonic() < deadline, "no drift-triggered train_flights run appeared"
         time.sleep(3)
-    wait_idle(airflow_api, TRAIN_DAG)
+    airflow_api.wait_until_idle(TRAIN_DAG)
     second = monitor(airflow_api, DRIFTED[1])
     time.sleep(15)  # time for the scheduler to turn an event into a run, if there were one
     return {"first": first, "second": second, "mails_before": mails_before, "shifted_rows": shifted_rows}

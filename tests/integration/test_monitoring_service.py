@@ -126,7 +126,7 @@ def test_small_days_widen_or_skip_with_the_reason(client, lakefs: dict[str, Any]
     widened = report(client, lakefs, case, DAY[24], tmp_path / "small").summary
     assert widened["current"]["days"] == ["2013-01-23", "2013-01-24"] and widened["current"]["widened"]
     assert widened["current"]["rows"] == 650
-    with pytest.raises(MonitoringSkip, match=r"40 rows in the 1 partitions from 2013-01-30 to 2013-01-30 "
+    with pytest.raises(MonitoringSkip, match=r"40 rows in the 1 partition\(s\) from 2013-01-30 to 2013-01-30 "
                                              r"\(window: 2013-01-28 to 2013-01-30.*need at least 200"):
         report(client, lakefs, case, DAY[30], tmp_path / "tiny")
 

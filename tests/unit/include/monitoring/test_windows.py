@@ -41,14 +41,14 @@ def test_missing_days_are_gaps_and_later_days_never_used() -> None:
     rows_of, asked = counting({d: 100 for d in DAYS})
     window = current_window(DAYS[3], available, rows_of, min_rows=250, max_window=7)
     assert window.days == (DAYS[0], DAYS[2], DAYS[3]) and DAYS[6] not in asked
-    with pytest.raises(TooSmallError, match="200 rows in the 2 partitions from 2016-08-03 to 2016-08-04 "
+    with pytest.raises(TooSmallError, match=r"200 rows in the 2 partition\(s\) from 2016-08-03 to 2016-08-04 "
                                             r"\(window: 2016-08-02 to 2016-08-04"):
         current_window(DAYS[3], available, rows_of, min_rows=250, max_window=3)  # DAYS[0] is outside
 
 
 def test_too_few_rows_even_in_the_widest_window_is_a_clear_skip() -> None:
     rows_of, _ = counting({d: 10 for d in DAYS})
-    with pytest.raises(TooSmallError, match=r"30 rows in the 3 partitions from 2016-08-08 to 2016-08-10 .* "
+    with pytest.raises(TooSmallError, match=r"30 rows in the 3 partition\(s\) from 2016-08-08 to 2016-08-10 .* "
                                             r"the drift tests need at least 150 \(monitoring.min_rows\): skipped"):
         current_window(DAYS[9], DAYS, rows_of, min_rows=150, max_window=3)
 

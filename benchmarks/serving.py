@@ -75,9 +75,10 @@ def main() -> int:
     args = parser.parse_args()
     cfg = StackConfig.from_env()
     layout = SlotLayout.load(cfg.home / "serving")
+    from include.common.environments import usecase_names
     from include.common.usecase import load_usecase
 
-    model = load_usecase(args.usecase).require_training().registered_model
+    model = usecase_names(load_usecase(args.usecase)).registered_model
     tag, sample = bento_and_sample(cfg, model, args.bento)
     environment = bento_environment(layout.bentoml_home, tag)
     log_dir = layout.home / "validation"

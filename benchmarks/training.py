@@ -30,6 +30,7 @@ def in_process(usecase_name: str, commit_id: str, queue: Any) -> None:
     """The DAG's work without Airflow: read at the commit, train + log + register, gate scoring."""
     started = time.perf_counter()
     from include.common.datasets import partition_days
+    from include.common.environments import usecase_names
     from include.common.lineage import code_version
     from include.common.usecase import load_usecase
     from include.training.service import (
@@ -47,7 +48,7 @@ def in_process(usecase_name: str, commit_id: str, queue: Any) -> None:
 
     imported = time.perf_counter()
     usecase = load_usecase(usecase_name)
-    hook = LakeFSHook(repository=usecase.lakefs_repository)
+    hook = LakeFSHook(repository=usecase_names(usecase).lakefs_repository)
     repository = hook.repository()
     days = pin_window(usecase, partition_days(repository, commit_id, usecase), usecase.require_training().window_days,
                       None)
@@ -76,10 +77,11 @@ def main() -> int:
     os.environ.update(client_connections(cfg))
     usecase = os.environ.get("USECASE", "flights")
     dag_id = f"train_{usecase}"
+    from include.common.environments import usecase_names
     from include.common.usecase import load_usecase
     from mlops.hooks.lakefs import LakeFSHook
 
-    commit_id = LakeFSHook(repository=load_usecase(usecase).lakefs_repository).head_commit("main")
+    commit_id = LakeFSHook(repository=usecase_names(load_usecase(usecase)).lakefs_repository).head_commit("main")
     print(f"Benchmark {dag_id} at lakeFS commit {commit_id[:12]} (main head)\n")
 
     queue: Any = multiprocessing.get_context("spawn").Queue()

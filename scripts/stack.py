@@ -74,6 +74,7 @@ class StackConfig:
     admin_password: str = "admin"
     lakefs_access_key_id: str = "AKIAIOSFOLQUICKSTART"
     lakefs_secret_access_key: str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    environment: str = "dev"  # MLOPS_ENVIRONMENT of the stack's Airflow (config/environments/<name>.yaml)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> StackConfig:
@@ -92,6 +93,7 @@ class StackConfig:
             smtp_port=int(env.get("SMTP_PORT", "1025")),
             webhook_port=int(env.get("WEBHOOK_PORT", "8025")),
             serving_port_base=int(env.get("SERVING_PORT_BASE", "8300")),
+            environment=env.get("MLOPS_ENVIRONMENT", "").strip() or "dev",
         )
 
     @property
@@ -602,7 +604,7 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs / "airflow-tasks"),
         "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'plugins'}",
         "MLOPS_REPLAY_ANCHOR": stored_replay_anchor(cfg),
-        "MLOPS_ENVIRONMENT": os.environ.get("MLOPS_ENVIRONMENT", "dev"),  # dev, staging or production
+        "MLOPS_ENVIRONMENT": cfg.environment,  # dev (make up) or test (the test stacks): check_environment
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # progress bars would flood task logs
         **telemetry_off(),
         # alert settings from the caller's environment override the Variable mlops_alerts
@@ -747,11 +749,27 @@ def bento_port(layout: Any, program: str) -> int:
     return int(json.loads(layout.server_file(*program.split("-")[1:]).read_text())["port"])
 
 
+def check_environment(cfg: StackConfig) -> None:
+    """A local stack runs as an environment whose credentials are the repository's placeholders (dev, test):
+    staging and prod take theirs from environment variables or a secrets backend, which this stack has not."""
+    from include.common.environments import EnvironmentConfigError, load_environment
+
+    try:
+        environment = load_environment(cfg.environment)
+    except EnvironmentConfigError as error:
+        raise StackError(f"MLOPS_ENVIRONMENT={cfg.environment!r}: {error}") from None
+    if environment.credentials.source != "repository_placeholders":
+        raise StackError(f"MLOPS_ENVIRONMENT={cfg.environment!r}: a local stack runs as dev or test; "
+                         f"{cfg.environment} needs real credentials (credentials.source: "
+                         f"{environment.credentials.source})")
+
+
 def up(cfg: StackConfig) -> None:
+    check_environment(cfg)
     started = time.monotonic()
     for folder in (cfg.logs, cfg.run, cfg.alerts, cfg.home / "mlflow" / "artifacts"):
         folder.mkdir(parents=True, exist_ok=True)
-    print(f"Starting the local stack '{cfg.name}' (state and logs in {cfg.home})")
+    print(f"Starting the local stack '{cfg.name}' as environment {cfg.environment} (state and logs in {cfg.home})")
     stop_unsupervised(cfg)
     clock = source_clock(cfg)  # first: Airflow's environment carries its anchor
     provision_postgres(cfg)

@@ -27,6 +27,9 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO_ROOT / "plugins")
+# Tests run as the environment of the test stack they talk to (config/environments/test.yaml: dev's names);
+# a test of another environment sets MLOPS_ENVIRONMENT itself.
+os.environ["MLOPS_ENVIRONMENT"] = "test"
 for key, value in {"GX_ANALYTICS_ENABLED": "False", "MLFLOW_DISABLE_TELEMETRY": "true",
                    "BENTOML_DO_NOT_TRACK": "True", "DO_NOT_TRACK": "1", "SCARF_ANALYTICS": "false"}.items():
     os.environ.setdefault(key, value)
@@ -100,6 +103,8 @@ def make_test_stack_env() -> dict[str, str]:
             "AIRFLOW_PORT": str(airflow), "SMTP_PORT": str(smtp), "WEBHOOK_PORT": str(webhook),
             "SERVING_PORT_BASE": str(free_port_block(60)),  # up to 10 use cases with serving slots
             "AIRFLOW_PARALLELISM": "6", "PYTHONPATH": str(REPO_ROOT),
+            # config/environments/test.yaml: the same names as dev, no automatic approval
+            "MLOPS_ENVIRONMENT": "test",
             # every failure of the bad-input tests must alert: flood control is tested on its own
             "MLOPS_ALERT_BURST": "1000",
             # a task whose worker was killed is failed (then retried) 60 s after its last heartbeat (tests/faults)

@@ -1,8 +1,10 @@
 """Alert settings, failure facts and flood control, independent of Airflow.
 
 Settings: every alert setting comes from configuration, resolved in this order: an explicit
-argument, the environment (``MLOPS_ALERT_<NAME>``, e.g. ``MLOPS_ALERT_BURST``), the JSON Airflow
-Variable ``mlops_alerts`` (``{"recipients": ..., "burst": ...}``), then the defaults below.
+argument, the process environment (``MLOPS_ALERT_<NAME>``, e.g. ``MLOPS_ALERT_BURST``), the JSON Airflow
+Variable ``mlops_alerts`` (``{"recipients": ..., "burst": ...}``), the routes of the deployment's
+environment file (``alerts`` in ``config/environments/<env>.yaml``: recipients, sender, connection ids),
+then the defaults below.
 
 Flood control: a backfill of many failing days must not flood the inbox. Per DAG, at most
 ``burst`` alerts are sent per ``window_seconds``; the rest are counted, and the next alert that
@@ -57,8 +59,10 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def resolve_alert_settings(env: Mapping[str, str], variable: Mapping[str, Any] | None = None,
+                           routes: Mapping[str, Any] | None = None,
                            **overrides: Any) -> tuple[AlertSettings, list[str]]:
-    """Settings from ``overrides`` (non-None) > ``env`` (``MLOPS_ALERT_*``) > ``variable`` > defaults.
+    """Settings from ``overrides`` (non-None) > ``env`` (``MLOPS_ALERT_*``) > ``variable`` > ``routes`` (the
+    environment file's) > defaults.
 
     A value that does not parse is reported in the returned problems and the next source is used,
     so a typo in configuration never stops an alert.
@@ -72,7 +76,8 @@ def resolve_alert_settings(env: Mapping[str, str], variable: Mapping[str, Any] |
     for spec in fields(AlertSettings):
         sources = [(f"argument {spec.name}", overrides.get(spec.name)),
                    (ENV_PREFIX + spec.name.upper(), env.get(ENV_PREFIX + spec.name.upper())),
-                   (f"Variable {VARIABLE_NAME}[{spec.name!r}]", (variable or {}).get(spec.name))]
+                   (f"Variable {VARIABLE_NAME}[{spec.name!r}]", (variable or {}).get(spec.name)),
+                   (f"environment alerts.{spec.name}", (routes or {}).get(spec.name))]
         for origin, raw in sources:
             if raw is None:
                 continue

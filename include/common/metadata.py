@@ -168,5 +168,12 @@ def drift_asset_name(usecase: str) -> str:
     return f"drift_{usecase}"
 
 
+def training_experiment_name(usecase: str) -> str:
+    """The declared name of the training experiment (``include.common.environments.usecase_names`` gives the
+    environment's name for it)."""
+    return f"train_{usecase}"
+
+
 def monitoring_experiment_name(usecase: str) -> str:
+    """The declared name of the monitoring experiment (see ``training_experiment_name``)."""
     return f"monitor_{usecase}"

@@ -86,7 +86,8 @@ class TrainingConfig(Strict):
     """How ``train_<name>`` trains, evaluates and gates a model."""
 
     schedule: str = Field("0 3 * * 1", description="cron of scheduled trainings (default: Mondays 03:00 UTC)")
-    registered_model: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,60}$")
+    registered_model: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,60}$", description="the declared name; the "
+                                  "environment's naming gives the name used (include.common.environments)")
     # Windows count partitions of the use case's partition_width (days for a daily use case, weeks
     # for a weekly one, months for a monthly one); the names keep "days" from the daily use cases.
     window_days: int = Field(56, ge=2, description="trailing partitions of curated data a training reads")
@@ -106,18 +107,6 @@ class TrainingConfig(Strict):
             raise ValueError(f"holdout_days {self.holdout_days} + min_train_days {self.min_train_days} "
                              f"exceed window_days {self.window_days}")
         return self
-
-
-ENVIRONMENTS = ("dev", "staging", "production")
-ENVIRONMENT_ENV = "MLOPS_ENVIRONMENT"
-
-
-def current_environment() -> str:
-    """The deployment this process belongs to: ``MLOPS_ENVIRONMENT`` (dev, staging or production; default dev)."""
-    value = os.environ.get(ENVIRONMENT_ENV, "dev")
-    if value not in ENVIRONMENTS:
-        raise UseCaseError(f"{ENVIRONMENT_ENV}={value!r}: must be one of {ENVIRONMENTS}")
-    return value
 
 
 class LoadTestConfig(Strict):
@@ -146,7 +135,8 @@ class ServingConfig(Strict):
     parity_tolerance: float = Field(1e-9, ge=0, description="largest allowed |served - offline| prediction")
     load_test: LoadTestConfig = Field(default_factory=lambda: LoadTestConfig.model_validate({}))
     budget: LatencyBudget
-    auto_approve: bool = Field(False, description="promote to production without a human answer; dev only")
+    auto_approve: bool = Field(False, description="promote to production without a human answer; only where the "
+                                                  "environment allows it (config/environments: dev)")
     service: str | None = Field(None, description="a replacement BentoML service module, relative to the use case "
                                                   "file (tests inject broken services this way)")
 
@@ -202,7 +192,8 @@ class UseCase(Strict):
     description: str
     owner: str
     task: Literal["binary_classification", "regression"]
-    lakefs_repository: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$")
+    lakefs_repository: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$", description="the declared name; the "
+                                   "environment's naming gives the name used (include.common.environments)")
     partition_width: PartitionWidth = Field(
         "day", description="day, week (Monday to Sunday) or month: one ETL run loads one partition")
     schedule: str = Field(description="cron or preset of the ETL; default: the one partition_width implies")

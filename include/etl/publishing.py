@@ -12,6 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from include.common import datasets
+from include.common.environments import usecase_names
 from include.common.metadata import AssetExtra, CommitKey
 from include.common.usecase import UseCase
 from include.etl.partitions import row_count_bounds
@@ -67,6 +68,7 @@ def announces(run_type: str) -> bool:
 
 def announcement(usecase: UseCase, published: dict[str, Any], run_type: str) -> dict[str, Any]:
     """The ``curated_<name>`` Asset event's extra for a partition ``publish`` merged into ``main``."""
-    return {AssetExtra.LAKEFS_REPOSITORY: usecase.lakefs_repository, AssetExtra.COMMIT_ID: published["commit_id"],
-            AssetExtra.PARTITION: published["partition"], AssetExtra.PATH: published["path"],
+    return {AssetExtra.LAKEFS_REPOSITORY: usecase_names(usecase).lakefs_repository,
+            AssetExtra.COMMIT_ID: published["commit_id"], AssetExtra.PARTITION: published["partition"],
+            AssetExtra.PATH: published["path"],
             AssetExtra.ROWS: int(published["rows"]), AssetExtra.RUN_TYPE: run_type}

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from include.common.environments import usecase_names
 from include.common.metadata import AssetExtra, CommitKey
 from include.common.params import REASON_MAX_LENGTH, REASON_MIN_LENGTH, ParameterError
 from include.common.usecase import UseCase
@@ -88,7 +89,7 @@ def rollback_title(usecase: UseCase, target: str, requested_by: str) -> str:
 
 def rollback_announcement(usecase: UseCase, merged: str, target: str, run_type: str) -> dict[str, str]:
     """The ``curated_<name>`` Asset event's extra after a rollback: consumers read ``commit_id`` as usual."""
-    return {AssetExtra.LAKEFS_REPOSITORY: usecase.lakefs_repository, AssetExtra.COMMIT_ID: merged,
+    return {AssetExtra.LAKEFS_REPOSITORY: usecase_names(usecase).lakefs_repository, AssetExtra.COMMIT_ID: merged,
             AssetExtra.ROLLBACK_TO: target, AssetExtra.RUN_TYPE: run_type}
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from include.common.environments import usecase_names
 from include.common.metadata import Alias, Artifact, TagKey
 from include.common.usecase import UseCase
 
@@ -51,7 +52,7 @@ def find_champion(client: MlflowClient, usecase: UseCase, alias: str = Alias.CHA
     """The version behind ``alias`` of the use case's registered model, or None when there is none yet."""
     from mlflow.exceptions import MlflowException
 
-    model_name = usecase.require_training().registered_model
+    model_name = usecase_names(usecase).registered_model
     try:
         version = client.get_model_version_by_alias(model_name, alias)
     except MlflowException as error:
@@ -76,7 +77,7 @@ def find_champion(client: MlflowClient, usecase: UseCase, alias: str = Alias.CHA
     holdout = {key.removeprefix("holdout."): value for key, value in run.data.metrics.items()
                if key.startswith("holdout.") and key.count(".") == 1}
     return Champion(model_name=model_name, version=str(version.version), run_id=run_id,
-                    repository=run.data.tags.get(TagKey.LAKEFS_REPOSITORY, usecase.lakefs_repository),
+                    repository=run.data.tags.get(TagKey.LAKEFS_REPOSITORY, usecase_names(usecase).lakefs_repository),
                     commit_id=commit, window_start=date.fromisoformat(settings["window_start"]),
                     window_end=date.fromisoformat(settings["window_end"]),
                     decision_threshold=float(settings.get("decision_threshold", 0.5)), holdout_metrics=holdout)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from include.common.datasets import partition_days, read_days, read_object
+from include.common.environments import usecase_names
 from include.common.metadata import MonitoringKey
 from include.common.metrics import METRIC_DIRECTIONS, Direction
 from include.common.usecase import UseCase
@@ -67,7 +68,7 @@ def peak_rss_mb() -> float:
 def require_champion(client: MlflowClient, usecase: UseCase) -> Champion:
     champion = find_champion(client, usecase)
     if champion is None:
-        model = usecase.require_training().registered_model
+        model = usecase_names(usecase).registered_model
         raise MonitoringSkip(f"no champion yet: registered model {model!r} has no 'champion' alias, so there is "
                              "no production model to watch (train and promote one first)")
     return champion

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from include.common.metadata import MonitoringKey, RunKind, TagKey, monitoring_experiment_name
+from include.common.environments import usecase_names
+from include.common.metadata import MonitoringKey, RunKind, TagKey
 from include.common.usecase import UseCase
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def from_day_number(number: float) -> date:
 
 
 def experiment_id(client: MlflowClient, usecase: UseCase) -> str:
-    name = monitoring_experiment_name(usecase.name)
+    name = usecase_names(usecase).monitoring_experiment
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return str(experiment.experiment_id)
@@ -66,7 +67,7 @@ def day_filter(usecase: UseCase, first: date, last: date) -> str:
 
 
 def runs_of_days(client: MlflowClient, usecase: UseCase, first: date, last: date) -> list[Any]:
-    experiment = client.get_experiment_by_name(monitoring_experiment_name(usecase.name))
+    experiment = client.get_experiment_by_name(usecase_names(usecase).monitoring_experiment)
     if experiment is None:
         return []
     return list(client.search_runs([experiment.experiment_id], day_filter(usecase, first, last),

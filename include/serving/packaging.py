@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from include.common.environments import usecase_names
 from include.common.metadata import TagKey
 from include.common.registry import download_model
 from include.common.usecase import UseCase
@@ -62,7 +63,8 @@ def feature_schema(usecase: UseCase, mlmodel: dict[str, Any]) -> list[dict[str, 
 
 
 def bento_name(usecase: UseCase) -> str:
-    return usecase.require_training().registered_model
+    """The Bento (and BentoML model) name: the registered model's name in this environment."""
+    return usecase_names(usecase).registered_model
 
 
 def bento_labels(run_tags: dict[str, str], model_name: str, version: str, run_id: str,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from include.common.environments import usecase_names
 from include.common.metrics import Metrics, SliceMetrics
 from include.common.usecase import UseCase
 from include.training.trainer import Evaluation, RunSettings
@@ -103,7 +104,7 @@ def model_card(*, usecase: UseCase, settings: RunSettings, data: dict[str, str],
     top = ", ".join(f"{name} ({value:.3f})" for name, value in list(importance.items())[:5]) or "n/a"
     limits = "\n".join(f"- {limit}" for limit in training.known_limits) or "- none recorded"
     hyper = ", ".join(f"{k}={v}" for k, v in sorted(settings.hyperparameters.items())) or "defaults"
-    return f"""# Model card: {training.registered_model}
+    return f"""# Model card: {usecase_names(usecase).registered_model}
 
 **Use case** `{usecase.name}` ({usecase.task}): {usecase.description}
 Owner: {usecase.owner}. MLflow run `{run_id}`.

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
 
+from include.common.environments import usecase_names
 from include.common.metadata import Artifact, RunKind, TagKey
 from include.common.metrics import Metrics, SliceMetrics
 from include.common.registry import download_model
@@ -124,7 +125,7 @@ def quiet_skops() -> Iterator[None]:
 
 
 def experiment_name(usecase: UseCase) -> str:
-    return f"train_{usecase.name}"
+    return usecase_names(usecase).training_experiment
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
@@ -262,7 +263,7 @@ def lineage_tags(usecase: UseCase, data: DataRef, tags: dict[str, str], code_ver
 
 
 def registered_model(usecase: UseCase) -> str:
-    return usecase.require_training().registered_model
+    return usecase_names(usecase).registered_model
 
 
 def log_training(client: MlflowClient, *, usecase: UseCase, settings: RunSettings, trained: TrainedModel,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import Asset
 
+from include.common.environments import usecase_names
 from include.common.metadata import (
     challenger_asset_name,
     curated_asset_name,
@@ -21,19 +22,19 @@ if TYPE_CHECKING:
 
 def curated_asset(usecase: UseCase) -> Asset:
     """The curated dataset on lakeFS ``main``; each published partition emits an event with its commit."""
-    return Asset(name=curated_asset_name(usecase.name),
-                 uri=f"lakefs://{usecase.lakefs_repository}/main/{usecase.dataset_prefix}")
+    repository = usecase_names(usecase).lakefs_repository
+    return Asset(name=curated_asset_name(usecase.name), uri=f"lakefs://{repository}/main/{usecase.dataset_prefix}")
 
 
 def challenger_asset(usecase: UseCase) -> Asset:
     """A model version that passed the evaluation gate (the deployment stage listens to it)."""
-    model = usecase.require_training().registered_model
+    model = usecase_names(usecase).registered_model
     return Asset(name=challenger_asset_name(usecase.name), uri=f"mlflow://models/{model}/challenger")
 
 
 def production_asset(usecase: UseCase) -> Asset:
     """The model version production serves; each promotion or rollback emits an event (monitoring listens)."""
-    model = usecase.require_training().registered_model
+    model = usecase_names(usecase).registered_model
     return Asset(name=production_asset_name(usecase.name), uri=f"mlflow://models/{model}/champion")
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from include.common.environments import current_environment
+
 RETRY_DELAY_ENV = "MLOPS_RETRY_DELAY_SECONDS"
+
+
+def paused_upon_creation() -> bool:
+    """Whether a new DAG starts paused: the environment's ``dags.paused_upon_creation`` (``MLOPS_ENVIRONMENT``
+    selects ``config/environments/<env>.yaml``, read once per process when the first DAG file is parsed)."""
+    return current_environment().dags.paused_upon_creation
 
 
 def retry_delay(seconds: float) -> timedelta:

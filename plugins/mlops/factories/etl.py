@@ -10,7 +10,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from include.common.partitioning import cron_expression
 from include.common.usecase import UseCase
 from mlops.assets import curated_asset
-from mlops.factories import retry_delay
+from mlops.factories import paused_upon_creation, retry_delay
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.etl import (
     AnnounceCuratedOperator,
@@ -65,6 +65,7 @@ def build_etl_dag(usecase: UseCase) -> DAG:
     zone = ZoneInfo(usecase.source.timezone)
     with DAG(
         dag_id=f"etl_{usecase.name}",
+        is_paused_upon_creation=paused_upon_creation(),
         schedule=CronDataIntervalTimetable(cron_expression(usecase.schedule), timezone=usecase.source.timezone),
         start_date=datetime.combine(first, time(), zone),
         end_date=datetime.combine(last, time(), zone),  # the last partition's start: its interval is the last

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
+from include.common.environments import usecase_names
 from include.common.partitioning import cron_expression
 from include.common.usecase import UseCase
 from mlops.assets import drift_asset
-from mlops.factories import retry_delay
+from mlops.factories import paused_upon_creation, retry_delay
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.monitoring import (
     DAY_TEMPLATE,
@@ -23,11 +24,11 @@ from mlops.operators.monitoring import (
 
 
 def monitoring_doc(usecase: UseCase) -> str:
-    config, training = usecase.require_monitoring(), usecase.require_training()
+    config, training, names = usecase.require_monitoring(), usecase.require_training(), usecase_names(usecase)
     guard = config.retraining
     overrides = ", ".join(f"`{c}` {t}" for c, t in config.column_thresholds.items()) or "none"
     return f"""
-### Monitoring `{usecase.name}`: the champion of `{training.registered_model}` against each new partition
+### Monitoring `{usecase.name}`: the champion of `{names.registered_model}` against each new partition
 
 One run per {usecase.partition_width} (the data interval in {usecase.source.timezone}, like `etl_{usecase.name}`;
 backfillable from the UI: Trigger → Backfill), or the `day` parameter of a manual run.
@@ -50,7 +51,7 @@ backfillable from the UI: Trigger → Backfill), or the `day` parameter of a man
 
    Reports (HTML + JSON), `summary.json` and the trend plot (last {config.trend_days} days) are committed to lakeFS
    under `monitoring/{usecase.name}/<day>/` (merged into `main`, run metadata on the commit) and logged to MLflow
-   experiment `monitor_{usecase.name}` (one run per day, a re-run replaces it; summary figures are metrics
+   experiment `{names.monitoring_experiment}` (one run per day, a re-run replaces it; summary figures are metrics
    with the day as step). Extra links: **Drift report**, **Trend plot**, **MLflow run**, **lakeFS**.
 3. `alert`: beyond a threshold → email + webhook with what drifted, by how much and the links
    (flood-controlled per DAG). Skipped when nothing drifted, and in backfill runs.
@@ -67,6 +68,7 @@ def build_monitoring_dag(usecase: UseCase) -> DAG:
     zone = ZoneInfo(usecase.source.timezone)
     with DAG(
         dag_id=f"monitor_{usecase.name}",
+        is_paused_upon_creation=paused_upon_creation(),
         schedule=CronDataIntervalTimetable(cron_expression(usecase.schedule), timezone=usecase.source.timezone),
         start_date=datetime.combine(first, time(), zone),
         end_date=datetime.combine(last, time(), zone),

@@ -7,10 +7,11 @@ from datetime import datetime
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param
 
+from include.common.environments import usecase_names
 from include.common.params import LAKEFS_REF_PATTERN, REASON_MAX_LENGTH, REASON_MIN_LENGTH
 from include.common.usecase import UseCase
 from mlops.assets import curated_asset
-from mlops.factories import retry_delay
+from mlops.factories import paused_upon_creation, retry_delay
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.rollback import RollbackDataOperator, StaleMonitoringOperator
 
@@ -29,7 +30,7 @@ def rollback_doc(usecase: UseCase) -> str:
     return f"""
 ### Roll back `{usecase.name}`'s curated data on lakeFS `main`
 
-For a day (or several) published by mistake: `main` of repository `{usecase.lakefs_repository}` gets the
+For a day (or several) published by mistake: `main` of repository `{usecase_names(usecase).lakefs_repository}` gets the
 content of the commit `to_commit` again, as a **new** commit. History is kept: the undone commits stay in
 `main`'s log (roll back to them the same way to restore them). The rollback commit and its merge into
 `main` record the target, `main`'s previous head, the `reason` and the triggering user
@@ -46,6 +47,7 @@ Find the commit in lakeFS (`Commits` of `main`) or in the `publish` task's lakeF
 def build_rollback_dag(usecase: UseCase) -> DAG:
     with DAG(
         dag_id=f"rollback_data_{usecase.name}",
+        is_paused_upon_creation=paused_upon_creation(),
         schedule=None,
         start_date=datetime(2024, 1, 1),
         catchup=False,
@@ -58,7 +60,7 @@ def build_rollback_dag(usecase: UseCase) -> DAG:
             "to_commit": Param(type="string", minLength=1, maxLength=300, pattern=LAKEFS_REF_PATTERN,
                                title="Commit of main to roll back to",
                                description=f"A commit id (or a reference such as main~1) in the history of "
-                                           f"{usecase.lakefs_repository}'s main."),
+                                           f"{usecase_names(usecase).lakefs_repository}'s main."),
             "reason": Param(type="string", minLength=REASON_MIN_LENGTH, maxLength=REASON_MAX_LENGTH,
                             title="Reason", description="Why (recorded on the rollback commit with your user name)."),
         },

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, Param
 
+from include.common.environments import current_environment, usecase_names
 from include.common.usecase import UseCase
 from mlops.assets import challenger_asset, production_asset
-from mlops.factories import retry_delay
+from mlops.factories import paused_upon_creation, retry_delay
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.deployment import DeployToSlotOperator, ProductionApprovalOperator, RollbackProductionOperator
 from mlops.operators.serving import InfraValidationOperator, PackageBentoOperator, ResolveCandidateOperator
@@ -42,8 +43,15 @@ Reject: production and `champion` stay as they are."""
 
 
 def deploy_doc(usecase: UseCase) -> str:
-    serving = usecase.require_serving()
-    model = usecase.require_training().registered_model
+    serving, environment = usecase.require_serving(), current_environment()
+    model = usecase_names(usecase, environment).registered_model
+    if not serving.auto_approve:
+        approval = ""
+    elif environment.allows_auto_approval:
+        approval = f" — **auto-approved** in {environment.name} (the use case's `serving.auto_approve`)"
+    else:
+        approval = (f" — the use case asks for `serving.auto_approve`, which {environment.name} refuses: this task "
+                    "fails until the use case stops asking")
     return f"""
 ### Deploy `{usecase.name}`: challenger → Bento → infra validation → staging → approval → production
 
@@ -63,7 +71,7 @@ events are ignored), or manually with **model_version**. Only gated versions of 
    alerts, and nothing is promoted.
 4. `deploy_staging`: the staging slot switches to the Bento; alias `staging` moves.
 5. `approve_production`: a person approves in **Required actions** (the body shows the verdicts and
-   links){" — auto-approved in dev (use case setting)" if serving.auto_approve else ""}. Reject: nothing changes.
+   links){approval}. Reject: nothing changes.
 6. `deploy_production`: the production slot switches with no failed request (the new server must be ready
    before the proxy routes to it; the old one drains); `champion` moves and the replaced champion is
    recorded for `rollback_{usecase.name}`.
@@ -74,6 +82,7 @@ def build_deploy_dag(usecase: UseCase) -> DAG:
     usecase.require_serving()
     with DAG(
         dag_id=f"deploy_{usecase.name}",
+        is_paused_upon_creation=paused_upon_creation(),
         schedule=[challenger_asset(usecase)],
         catchup=False,
         max_active_runs=1,  # events batch; the newest version is deployed
@@ -109,6 +118,7 @@ def build_rollback_dag(usecase: UseCase) -> DAG:
     usecase.require_serving()
     with DAG(
         dag_id=f"rollback_{usecase.name}",
+        is_paused_upon_creation=paused_upon_creation(),
         schedule=None,
         catchup=False,
         max_active_runs=1,

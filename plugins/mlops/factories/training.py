@@ -7,11 +7,12 @@ from datetime import timedelta
 from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
+from include.common.environments import usecase_names
 from include.common.params import LAKEFS_REF_PATTERN, MAX_SEED, MODEL_VERSION_PATTERN, partitions_between
 from include.common.partitioning import amount
 from include.common.usecase import MODEL_FAMILIES, UseCase
 from mlops.assets import challenger_asset, curated_asset, drift_asset
-from mlops.factories import retry_delay
+from mlops.factories import paused_upon_creation, retry_delay
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.base import as_bool
 from mlops.operators.training import (
@@ -28,12 +29,12 @@ def choose_branch(evaluate_only: str) -> str:
 
 
 def training_doc(usecase: UseCase) -> str:
-    training = usecase.require_training()
+    training, names = usecase.require_training(), usecase_names(usecase)
     gate, width = training.gate, usecase.partition_width
     thresholds = ", ".join([*(f"{m} >= {v}" for m, v in gate.minimums.items()),
                             *(f"{m} <= {v}" for m, v in gate.maximums.items())]) or "none"
     return f"""
-### Training `{usecase.name}` → MLflow model `{training.registered_model}`, behind an evaluation gate
+### Training `{usecase.name}` → MLflow model `{names.registered_model}`, behind an evaluation gate
 
 Runs weekly (`{training.schedule}` UTC), when `curated_{usecase.name}` is updated by a manual or
 scheduled ETL run (backfills announce nothing, so a history load starts no training; `max_active_runs=1`
@@ -48,7 +49,7 @@ holdout {training.holdout_days}, at least {training.min_train_days} to train.
    commit, else `main`'s head) and the last `window_days` {width} partitions.
 2. `train_or_evaluate`: the `evaluate_only` parameter picks the branch.
 3. `train` (pool `training`): time split (last {amount(width, training.holdout_days)} held out), one scikit-learn
-   Pipeline, everything logged to MLflow experiment `train_{usecase.name}` (params, metrics overall and per
+   Pipeline, everything logged to MLflow experiment `{names.training_experiment}` (params, metrics overall and per
    slice {usecase.slices}, plots, input datasets with the lakeFS commit, model card, lineage tags), model
    registered as a new version. Or `evaluate` (evaluate-only runs): score the champion, or the version
    named by `evaluate_model_version`, on the same holdout and log an evaluation run; nothing is registered.
@@ -99,6 +100,7 @@ def build_training_dag(usecase: UseCase) -> DAG:
     training = usecase.require_training()
     with DAG(
         dag_id=f"train_{usecase.name}",
+        is_paused_upon_creation=paused_upon_creation(),
         # run_immediately=timedelta(0): unpausing waits for the next fire time. Airflow treats False like
         # None (run the last fire time if it is within 10% of the period: Monday 03:00 for ~17 hours).
         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(training.schedule, timezone="UTC",

@@ -7,7 +7,8 @@ channel that fails is logged and the other one still goes out; ``notify`` never 
 broken mail server neither hides the webhook alert nor fails a task.
 
 Configuration (recipients, connection ids, flood-control limits) is read when an alert is sent,
-never at DAG parse time: see :func:`read_alert_settings`.
+never at DAG parse time: see :func:`read_alert_settings`. The routes (recipients, connection ids) come
+from the deployment's environment file (``config/environments/<env>.yaml``, ``alerts``).
 """
 
 from __future__ import annotations
@@ -42,9 +43,21 @@ def read_variable() -> Mapping[str, Any] | None:
     return value
 
 
+def environment_routes() -> Mapping[str, Any] | None:
+    """The ``alerts`` routes of the deployment's environment file, or None when it cannot be read."""
+    try:
+        from include.common.environments import current_environment
+
+        return current_environment().alerts.settings()
+    except Exception as error:  # noqa: BLE001 - configuration trouble must not stop an alert
+        log.warning("alert settings: environment routes unreadable (%s); Variable, environment and defaults "
+                    "apply", error)
+        return None
+
+
 def read_alert_settings(**overrides: Any) -> AlertSettings:
-    """Arguments > ``MLOPS_ALERT_*`` environment > Variable ``mlops_alerts`` > defaults."""
-    settings, problems = resolve_alert_settings(os.environ, read_variable(),
+    """Arguments > ``MLOPS_ALERT_*`` environment > Variable ``mlops_alerts`` > environment file > defaults."""
+    settings, problems = resolve_alert_settings(os.environ, read_variable(), environment_routes(),
                                                 **{k: v for k, v in overrides.items() if v is not None})
     for problem in problems:
         log.warning("alert settings: %s", problem)

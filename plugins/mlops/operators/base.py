@@ -33,7 +33,10 @@ class UseCaseOperator(BaseOperator):
         return load_usecase(self.usecase)
 
     def lakefs(self, usecase: UseCase) -> LakeFSHook:
-        return LakeFSHook(self.lakefs_conn_id, repository=usecase.lakefs_repository)
+        """The use case's repository in this environment (``include.common.environments.usecase_names``)."""
+        from include.common.environments import usecase_names
+
+        return LakeFSHook(self.lakefs_conn_id, repository=usecase_names(usecase).lakefs_repository)
 
     def skip(self, reason: str) -> NoReturn:
         """Skip this task (and what depends on it), saying why in the task log."""

@@ -64,25 +64,27 @@ def approver(approval: Any) -> str:
 class ProductionApprovalOperator(ApprovalOperator):
     """The human approval before production (Airflow's HITL screen; subject and body are templates).
 
-    With the use case's ``auto_approve`` setting, allowed only in the ``dev`` environment, it approves at
-    once and says so. A rejection skips the promotion: production and ``champion`` stay as they were."""
+    With the use case's ``auto_approve`` setting, honoured only where the environment's file allows it
+    (``production_approval.allow_automatic``: dev only), it approves at once and says so; elsewhere that
+    setting fails the task. A rejection skips the promotion: production and ``champion`` stay as they were."""
 
     def __init__(self, *, usecase: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.usecase = usecase
 
     def execute(self, context: Any) -> Any:
-        from include.common.usecase import current_environment, load_usecase
+        from include.common.environments import current_environment
+        from include.common.usecase import load_usecase
 
         serving = load_usecase(self.usecase).require_serving()
         environment = current_environment()
         if serving.auto_approve:
-            if environment != "dev":
+            if not environment.allows_auto_approval:
                 raise InputError(f"use case {self.usecase}: auto_approve is allowed only in dev, not in "
-                                 f"{environment}; a person approves production here")
-            self.log.info("auto-approved (use case setting auto_approve, environment dev)")
+                                 f"{environment.name}; a person approves production here")
+            self.log.info("auto-approved (use case setting auto_approve, environment %s)", environment.name)
             return {"chosen_options": [self.APPROVE], "params_input": {},
-                    "responded_by_user": {"id": "auto", "name": "auto-approval (dev)"}}
+                    "responded_by_user": {"id": "auto", "name": f"auto-approval ({environment.name})"}}
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
@@ -103,6 +105,7 @@ class RollbackProductionOperator(ServingOperator):
         self.to_version = to_version
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from include.common.environments import usecase_names
         from include.common.metadata import AssetExtra
         from include.serving.deployment import DeploymentError, rollback
 
@@ -114,7 +117,7 @@ class RollbackProductionOperator(ServingOperator):
         except DeploymentError as error:
             raise InputError(f"rollback: {error}") from None
         endpoint = serving.layout.endpoint(usecase.name, "production")
-        model_name = usecase.require_training().registered_model
+        model_name = usecase_names(usecase).registered_model
         push_link(context, BentoDocsLink, f"{endpoint}/docs")
         push_link(context, MlflowModelLink, self.model_url(mlflow, model_name, state.model_version))
         self.log.info("%s production rolled back to version %s (%s)", usecase.name, state.model_version, state.bento)

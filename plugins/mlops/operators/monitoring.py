@@ -67,14 +67,16 @@ class WaitForPartitionSensor(BaseSensorOperator):
         self.usecase, self.day, self.data_interval_start = usecase, day, data_interval_start
 
     def poke(self, context: Any) -> bool:
+        from include.common.environments import usecase_names
         from include.common.usecase import load_usecase
         from mlops.hooks.lakefs import LakeFSHook
 
         usecase = load_usecase(self.usecase)
         day = monitored_day(usecase, self.day, self.data_interval_start)
         path = usecase.partition_path(day)
-        found = LakeFSHook(repository=usecase.lakefs_repository).object_checksum("main", path) is not None
-        self.log.info("%s on lakeFS %s@main: %s", path, usecase.lakefs_repository, "found" if found else "not yet")
+        hook = LakeFSHook(repository=usecase_names(usecase).lakefs_repository)
+        found = hook.object_checksum("main", path) is not None
+        self.log.info("%s on lakeFS %s@main: %s", path, hook.repository_id, "found" if found else "not yet")
         return found
 
 
@@ -144,7 +146,7 @@ class MonitorDayOperator(UseCaseOperator):
                       "lakeFS %s@%s:%s; MLflow run %s", usecase.name, day, report.verdict,
                       summary["drift"]["drift_share"], summary["drift"]["drifted_columns"],
                       summary["current"]["rows"], summary["reference"]["sampled"], summary["seconds"]["total"],
-                      files, usecase.lakefs_repository, merged, prefix, run.run_id)
+                      files, hook.repository_id, merged, prefix, run.run_id)
         for reason in summary["reasons"]:
             self.log.warning("beyond threshold: %s", reason)
         return {"day": day.isoformat(), "verdict": report.verdict, "reasons": summary["reasons"],

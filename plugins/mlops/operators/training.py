@@ -35,7 +35,7 @@ class TrainingOperator(UseCaseOperator):
         """The use case's curated dataset at ``commit_id``, as MLflow records it."""
         from include.training.tracking import DataRef
 
-        return DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
+        return DataRef(hook.repository_id, commit_id, usecase.dataset_prefix, hook.endpoint,
                        hook.commit_url(commit_id))
 
     def run_tags(self, context: Any) -> dict[str, str]:
@@ -103,9 +103,9 @@ class PinTrainingDataOperator(TrainingOperator):
             raise InputError(f"{problem}: load more days with the ETL (a backfill) or widen window_days") from None
         except TrainingInputError as error:
             raise InputError(f"{usecase.name} at lakeFS commit {commit_id} ({reference}): {error}") from None
-        self.log.info("training data: %s@%s (%s), %d days %s to %s", usecase.lakefs_repository, commit_id,
+        self.log.info("training data: %s@%s (%s), %d days %s to %s", hook.repository_id, commit_id,
                       reference, len(days), days[0], days[-1])
-        pinned = PinnedData(usecase.lakefs_repository, commit_id, reference, days[0], days[-1], len(days))
+        pinned = PinnedData(hook.repository_id, commit_id, reference, days[0], days[-1], len(days))
         return pinned.to_dict()
 
 

@@ -29,6 +29,22 @@ def test_env_lines_export_what_clients_need(tmp_path: Path) -> None:
     assert "export LAKEFS_ENDPOINT=http://127.0.0.1:8123" in lines
 
 
+def test_the_local_stack_runs_as_dev_the_test_stacks_as_test_never_staging_or_prod(tmp_path: Path) -> None:
+    from tests.conftest import make_test_stack_env
+
+    cfg = StackConfig.from_env({"STACK_HOME": str(tmp_path)})
+    stack.check_environment(cfg)
+    assert cfg.environment == "dev" and "export MLOPS_ENVIRONMENT=dev" in "\n".join(env_lines(cfg))
+    test = StackConfig.from_env(make_test_stack_env() | {"STACK_HOME": str(tmp_path)})
+    stack.check_environment(test)
+    assert stack.airflow_env(test)["MLOPS_ENVIRONMENT"] == "test"
+    for name in ("staging", "prod"):
+        with pytest.raises(stack.StackError, match=f"a local stack runs as dev or test; {name} needs real "):
+            stack.check_environment(StackConfig.from_env({"STACK_HOME": str(tmp_path), "MLOPS_ENVIRONMENT": name}))
+    with pytest.raises(stack.StackError, match="unknown environment 'production'"):
+        stack.check_environment(StackConfig.from_env({"STACK_HOME": str(tmp_path), "MLOPS_ENVIRONMENT": "production"}))
+
+
 def test_connection_url_accepts_full_urls_and_host_port_pairs() -> None:
     assert connection_url(SimpleNamespace(host="http://h:1/", schema=None, port=None)) == "http://h:1"
     assert connection_url(SimpleNamespace(host="h", schema="https", port=9)) == "https://h:9"

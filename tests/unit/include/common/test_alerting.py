@@ -46,6 +46,18 @@ def test_argument_beats_environment_beats_variable() -> None:
     assert resolve_alert_settings({}, variable)[0].recipients == "a@example.com, b@example.com"
 
 
+def test_the_environments_routes_sit_below_the_variable_and_above_the_defaults() -> None:
+    routes = {"recipients": "oncall@example.com", "from_email": None, "smtp_conn_id": "smtp_default",
+              "webhook_conn_id": "slack_alerts_prod"}
+    settings, problems = resolve_alert_settings({}, {"burst": 5}, routes)
+    assert problems == [] and settings.burst == 5
+    assert (settings.recipients, settings.webhook_conn_id, settings.from_email) == (
+        "oncall@example.com", "slack_alerts_prod", None)
+    settings, _ = resolve_alert_settings({"MLOPS_ALERT_WEBHOOK_CONN_ID": "chat"}, {"recipients": "var@example.com"},
+                                         routes)
+    assert (settings.recipients, settings.webhook_conn_id) == ("var@example.com", "chat")
+
+
 def test_bad_values_are_reported_and_the_next_source_applies() -> None:
     settings, problems = resolve_alert_settings({"MLOPS_ALERT_BURST": "many", "MLOPS_ALERT_WINDOW_SECONDS": "-1"},
                                                 {"burst": 0, "colour": "red"})

@@ -10,6 +10,10 @@ cache is on (as in a default deployment), whatever ``PYTHONDONTWRITEBYTECODE`` s
 Baseline: a bare DAG file with what every stage's DAG has and no project code (a cron data-interval
 timetable, one task with a URI Asset outlet): Airflow's own lazy imports, paid once per process.
 
+Also measured, for information: the same in the dag-processor's conditions. Its parse processes are
+forked from the manager, which has imported ``airflow.dag_processing.manager`` (the ORM models
+among it) and frozen the garbage collector; the probe does both before loading the file.
+
     .venv/bin/python benchmarks/dag_parse.py [--runs 5] [--json]
 """
 
@@ -45,10 +49,13 @@ with DAG(dag_id="bare", schedule=CronDataIntervalTimetable("0 0 * * *", timezone
 """
 
 PROBE = """
-import importlib.util, json, sys, time
+import gc, importlib.util, json, sys, time
 start = time.perf_counter()
 import airflow.sdk
 sdk = time.perf_counter() - start
+if sys.argv[2] == "dag-processor":
+    import airflow.dag_processing.manager
+    gc.freeze()
 before = {name.partition(".")[0] for name in sys.modules}
 spec = importlib.util.spec_from_file_location("unusual_prefix_dag_parse_probe", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
@@ -78,9 +85,10 @@ def probe_env() -> dict[str, str]:
     return env
 
 
-def probe(dag_file: Path, env: dict[str, str]) -> dict[str, Any]:
-    """One fresh interpreter: seconds for ``import airflow.sdk``, then for the DAG file."""
-    result = subprocess.run([sys.executable, "-c", PROBE, str(dag_file)], capture_output=True, text=True,
+def probe(dag_file: Path, env: dict[str, str], mode: str = "sdk") -> dict[str, Any]:
+    """One fresh interpreter: seconds for ``import airflow.sdk``, then for the DAG file (``mode``: ``sdk`` or
+    ``dag-processor``, see the module's docstring)."""
+    result = subprocess.run([sys.executable, "-c", PROBE, str(dag_file), mode], capture_output=True, text=True,
                             env=env, cwd=REPO_ROOT, check=False, timeout=300)
     if result.returncode != 0:
         raise RuntimeError(f"{dag_file.name} failed to load:\n{result.stderr[-3000:]}")
@@ -91,7 +99,9 @@ def measure_file(dag_file: Path, runs: int, env: dict[str, str], name: str) -> d
     """Median seconds over ``runs`` fresh interpreters (after one discarded warm-up)."""
     probe(dag_file, env)
     samples = [probe(dag_file, env) for _ in range(runs)]
+    in_processor = [probe(dag_file, env, "dag-processor") for _ in range(runs)]
     return {"file": name,
+            "dag_processor_seconds": statistics.median(s["dag_file"] for s in in_processor),
             "seconds": statistics.median(s["dag_file"] for s in samples),
             "cpu_seconds": statistics.median(s["dag_cpu"] for s in samples),
             "sdk_seconds": statistics.median(s["sdk"] for s in samples),
@@ -118,7 +128,8 @@ def print_report(report: dict[str, Any]) -> None:
     for item in [report["baseline"], *report["files"]]:
         verdict = "ok" if item["seconds"] <= report["target_seconds"] else "OVER"
         print(f"  {item['file']:<22} {item['seconds']:6.3f} s  {verdict:<4} (CPU {item['cpu_seconds']:.3f} s; "
-              f"airflow.sdk {item['sdk_seconds']:.2f} s; runs {', '.join(f'{s:.3f}' for s in item['samples'])})")
+              f"airflow.sdk {item['sdk_seconds']:.2f} s; runs {', '.join(f'{s:.3f}' for s in item['samples'])}; "
+              f"in the dag-processor's conditions {item['dag_processor_seconds']:.3f} s)")
         print(f"  {'':<22} new packages: {', '.join(item['new_packages']) or '-'}")
     load = report["load_average"]
     print(f"  load average: start {load['start'][0]:.2f}, end {load['end'][0]:.2f} ({os.cpu_count()} cores)")

@@ -2,12 +2,15 @@
 
 Prints wall time, runs per minute, the stack's peak memory (sum of RSS over the recorded process
 groups, sampled every 2 s) and the DAG files' parse times. Uses the stack of the environment
-(``make up`` first). Usage: ``python benchmarks/backfill.py [--usecase flights] [--first D] [--last D]``.
+(``make up`` first). Usage: ``python benchmarks/backfill.py [--usecase flights] [--first D] [--last D]``;
+``--reprocess completed`` re-runs days already loaded (``make bench`` does, so that a second run measures
+the same work); ``--json PATH`` also writes the figures as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +57,9 @@ def main() -> int:
     parser.add_argument("--first", default="2013-01-01")
     parser.add_argument("--last", default="2013-12-31")
     parser.add_argument("--max-active-runs", type=int, default=8)
+    parser.add_argument("--reprocess", choices=("none", "failed", "completed"), default="none",
+                        help="runs of days already loaded: keep (none), re-run failed ones, or re-run all")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
     cfg = StackConfig.from_env()
     api = AirflowApi(cfg.airflow_url, cfg.admin_user, cfg.admin_password)
@@ -72,7 +78,7 @@ def main() -> int:
     from include.common.usecase import load_usecase
 
     backfill_id = api.backfill(dag_id, args.first, args.last, max_active_runs=args.max_active_runs,
-                               timezone=load_usecase(args.usecase).source.timezone)
+                               reprocess_behavior=args.reprocess, timezone=load_usecase(args.usecase).source.timezone)
     api.wait_for_backfill(backfill_id, timeout=7200)
     wall = time.monotonic() - started
     done.set()
@@ -82,7 +88,14 @@ def main() -> int:
     print(f"wall {wall:.0f}s, {len(runs) / wall * 60:.1f} runs/min, parallelism {cfg.airflow_parallelism}, "
           f"max_active_runs {args.max_active_runs}")
     print(f"stack memory: idle {peak[0]:.0f} MiB, peak {max(peak):.0f} MiB (RSS sum over the stack's processes)")
-    print("DAG file parse times (module body, Airflow already imported):\n" + parse_times())
+    parsed = parse_times()
+    print("DAG file parse times (module body, Airflow already imported):\n" + parsed)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "dag_id": dag_id, "first": args.first, "last": args.last, "runs": len(runs), "states": states,
+            "wall_seconds": wall, "runs_per_minute": len(runs) / wall * 60, "parallelism": cfg.airflow_parallelism,
+            "max_active_runs": args.max_active_runs, "reprocess": args.reprocess,
+            "stack_memory_mib": {"idle": peak[0], "peak": max(peak)}, "parse_times": parsed}, indent=2))
     return 0
 
 

@@ -1,0 +1,63 @@
+"""``make bench``'s table: rows, targets and verdicts from each benchmark's JSON figures (no timing here)."""
+
+from __future__ import annotations
+
+from benchmarks.run_all import (
+    Step,
+    backfill_rows,
+    machine,
+    parse_rows,
+    run_step,
+    serving_rows,
+    steps,
+    training_rows,
+)
+
+
+def test_each_dag_file_is_compared_with_the_bare_dag_and_the_target() -> None:
+    figures = {"target_seconds": 0.1, "baseline": {"seconds": 0.05},
+               "files": [{"file": "dags/etl.py", "seconds": 0.08}, {"file": "dags/training.py", "seconds": 0.12}]}
+    rows = parse_rows(figures)
+    assert [(r.ratio, r.target, r.met) for r in rows] == [("1.60x", "<= 0.1 s", True), ("2.40x", "<= 0.1 s", False)]
+
+
+def test_only_the_full_year_backfill_has_a_target() -> None:
+    month = {"dag_id": "etl_flights", "runs": 30, "states": {"success": 30}, "wall_seconds": 90,
+             "runs_per_minute": 20.0}
+    year = {**month, "runs": 365, "wall_seconds": 1027, "runs_per_minute": 21.3}
+    assert backfill_rows(month)[0].met is None
+    assert (backfill_rows(year)[0].target, backfill_rows(year)[0].met) == ("<= 10 min", False)
+
+
+def test_training_is_the_scheduler_against_one_process() -> None:
+    row, = training_rows({"dag_id": "train_flights", "ratio": 52.9 / 41.5,
+                          "scheduler": {"wall": 52.9}, "in_process": {"total": 41.5}})
+    assert (row.ratio, row.target, row.met) == ("1.27x", "<= 1.1x", False)
+
+
+def test_serving_targets_single_records_and_ignores_batched_requests() -> None:
+    def case(records: int, clients: int, rps: float) -> dict[str, float]:
+        return {"records_per_request": records, "concurrency": clients, "requests_per_second": rps, "p99_ms": 20.0}
+
+    figures = {"bento": "flights_delay:v1",
+               "bentoml": [case(1, 1, 90), case(1, 32, 250), case(16, 32, 50)],
+               "bare": [case(1, 1, 100), case(1, 32, 100), case(16, 32, 40)]}
+    assert [(r.target, r.met) for r in serving_rows(figures)] == [(">= 0.8x", True), (">= 2.0x", True)]
+
+
+def test_without_the_stack_the_stack_steps_are_reported_not_run() -> None:
+    step = Step("serving", "serving.py", (), serving_rows, needs_stack=True)
+    outcome = run_step(step, stack=False)
+    assert outcome.status == "not run" and "make up" in outcome.error
+
+
+def test_quick_keeps_the_cheap_steps_and_full_runs_every_one() -> None:
+    assert [s.name for s in steps(quick=True)] == ["dag_parse", "backfill_2013-01-01_2013-01-30", "serving"]
+    assert [s.name for s in steps(quick=False)] == ["dag_parse", "backfill_2013-01-01_2013-01-30",
+                                                    "backfill_2013-01-01_2013-12-31", "training", "serving"]
+
+
+def test_the_machine_description_names_what_the_figures_depend_on() -> None:
+    described = machine([1.0, 1.0, 1.0])
+    assert {"cores", "ram_gib", "cpu_model", "python", "git_commit", "load_average"} <= set(described)
+    assert described["cores"] >= 1 and len(described["git_commit"]) == 40

@@ -44,6 +44,14 @@ if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
   if [[ $created_policy == 1 ]]; then as_root rm -f $policy; fi
 fi
 
+# 1c. Chromium, the browser of the ui test tier (Playwright drives /usr/bin/chromium: Playwright's own
+#     browser download cannot work on machines without network access to its CDN).
+if ! command -v chromium >/dev/null && [[ ! -x /usr/bin/chromium ]]; then
+  echo "setup: installing Chromium (Debian package, for the ui test tier)..."
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+
 # 2. The virtualenv, synced exactly to requirements.lock (re-synced when the lock changes).
 stamp="$root/.venv/.lock-sha256"
 lock_sha="$(sha256sum "$root/requirements.lock" | cut -d' ' -f1)"

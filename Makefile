@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback ui docs-screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -44,6 +44,12 @@ test: setup lint typecheck ## Quality gates, then all test tiers (starts a separ
 
 unit: setup ## Only the tests that need no server
 	@$(PY) -m pytest tests/unit tests/dags
+
+ui: setup ## Only the ui tier: the Airflow UI in Chromium against a fresh test stack (screenshots: tests/ui/artifacts/)
+	@$(PY) -m pytest tests/ui
+
+docs-screenshots: setup ## Run the ui tier and copy its screenshots into docs/images/ (the operator's guide's pictures)
+	@MLOPS_UI_DOCS=1 $(PY) -m pytest tests/ui
 
 lock: ## Re-resolve requirements.lock from requirements.txt
 	@.venv/bin/uv pip compile -q requirements.txt -o requirements.lock --python-version 3.11 \

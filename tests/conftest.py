@@ -1,6 +1,6 @@
 """Shared test set-up: tiers by folder, and the session's real test stack.
 
-Tiers: ``unit`` and ``dags`` need no server; ``integration``, ``e2e`` and ``lifecycle`` use a
+Tiers: ``unit`` and ``dags`` need no server; ``integration``, ``e2e``, ``ui`` and ``lifecycle`` use a
 separate stack (``.stack/test``, free loopback ports) that the ``stack`` fixture starts empty once
 per session and stops at the end. If a server cannot start, the tests fail with its name and log.
 """
@@ -34,7 +34,7 @@ for key, value in {"GX_ANALYTICS_ENABLED": "False", "MLFLOW_DISABLE_TELEMETRY": 
 from scripts.stack import StackConfig  # noqa: E402
 
 FIXTURE_USECASES = REPO_ROOT / "tests" / "fixtures" / "usecases"
-TIERS = ("unit", "dags", "integration", "e2e", "lifecycle")
+TIERS = ("unit", "dags", "integration", "e2e", "ui", "lifecycle")
 
 
 def tier_of(item: pytest.Item) -> str:

@@ -9,6 +9,7 @@ from airflow.sdk import DAG, Param
 
 from include.common.usecase import UseCase
 from mlops.assets import challenger_asset, production_asset
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.deployment import DeployToSlotOperator, ProductionApprovalOperator, RollbackProductionOperator
 from mlops.operators.serving import InfraValidationOperator, PackageBentoOperator, ResolveCandidateOperator
@@ -66,6 +67,8 @@ events are ignored), or manually with **model_version**. Only gated versions of 
 6. `deploy_production`: the production slot switches with no failed request (the new server must be ready
    before the proxy routes to it; the old one drains); `champion` moves and the replaced champion is
    recorded for `rollback_{usecase.name}`.
+
+{guide_link("approve", "rollback", "alerts")}
 """
 
 
@@ -116,6 +119,8 @@ def build_rollback_dag(usecase: UseCase) -> DAG:
 
 Production switches back to the champion's recorded predecessor (or **to_version**) with no failed request,
 and `champion` follows. Also `make rollback USECASE={usecase.name}`.
+
+{guide_link("rollback")}
 """,
         default_args={"owner": usecase.owner, "retries": 0, "on_failure_callback": failure_notifier()},
         params={"to_version": Param(None, type=["null", "string"], pattern=r"^\d+$", title="Version to roll back to",

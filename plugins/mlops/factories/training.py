@@ -10,6 +10,7 @@ from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 from include.common.partitioning import amount
 from include.common.usecase import MODEL_FAMILIES, UseCase
 from mlops.assets import challenger_asset, curated_asset
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.base import as_bool
 from mlops.operators.training import (
@@ -56,6 +57,8 @@ holdout {training.holdout_days}, at least {training.min_train_days} to train.
    `champion` is never moved here.
 
 Reproduce any run: `make reproduce RUN_ID=<mlflow run id>`.
+
+{guide_link("daily", "approve", "alerts", "logs")}
 """
 
 

@@ -30,7 +30,16 @@ class AirflowApi:
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+        """One API call; a read (GET) that times out is tried again twice: on a loaded 2-core machine the
+        API server sometimes takes more than 30 s to answer (seen at load 30-40), and a read is harmless."""
+        for attempt in range(3):
+            try:
+                response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+                break
+            except requests.Timeout:
+                if method != "GET" or attempt == 2:
+                    raise
+                time.sleep(5)
         if not response.ok:
             raise AirflowApiError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None

@@ -47,3 +47,17 @@ def test_malformed_requests_cover_the_issue_list() -> None:
                           "no records key", "wrong content type", "garbage body"}
     assert len(cases["oversized batch"]["json"]["records"]) == 65
     assert "month" not in cases["missing field"]["json"]["records"][0]
+
+
+def test_records_keep_every_float_exact_and_nan_as_null() -> None:
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from include.serving.validation import records
+
+    frame = pd.DataFrame({"price": [0.1234567890123456789, np.nan], "nights": [3, 4], "segment": ["web", None]})
+    sent = json.loads(json.dumps(records(frame)))
+    assert sent[0]["price"] == frame["price"][0]  # to_json would round it to 10 digits
+    assert sent[1] == {"price": None, "nights": 4, "segment": None}

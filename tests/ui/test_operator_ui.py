@@ -129,8 +129,11 @@ def open_extra_link(ui: Browser, dag_id: str, run_id: str, task_id: str, name: s
 
 
 def lakefs_login(ui: Browser, page: Any) -> None:
-    """lakeFS's own login form, if it asks (the first visit of the session)."""
-    if "/auth/login" in page.url:
+    """lakeFS's own login form, if it asks (the first visit of the session). lakeFS is a single-page app: it
+    redirects to its login only once its scripts ran, so wait for the form or the repository's page."""
+    form = page.locator("#username")
+    form.or_(page.get_by_text("Commits", exact=True)).first.wait_for(timeout=60_000)
+    if form.is_visible():
         page.get_by_placeholder("Access Key ID").fill(ui.stack.lakefs_access_key_id)
         page.get_by_placeholder("Secret Access Key").fill(ui.stack.lakefs_secret_access_key)
         ui.shot("lakefs-login", page=page)

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback ui docs-screenshots
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback calibrate-monitoring bench-monitoring ui docs-screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -71,6 +71,12 @@ bench-training: up ## Benchmark: train_<USECASE> through the scheduler vs one Py
 
 bench-serving: up ## Benchmark: the champion's Bento vs a bare Starlette app of the same model (make demo first)
 	@$(PY) benchmarks/serving.py $(if $(USECASE),--usecase $(USECASE))
+
+calibrate-monitoring: setup ## Monitoring thresholds and min_rows of USECASE (flights|hotels) from the real data, offline
+	@PYTHONPATH=. $(PY) benchmarks/monitoring_calibration.py $(or $(USECASE),flights)
+
+bench-monitoring: setup ## A year of flights monitoring in one process: flagged days, time per report, peak memory
+	@PYTHONPATH=. $(PY) benchmarks/monitoring_year.py $(if $(STEP),--step $(STEP))
 
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py

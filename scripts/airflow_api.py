@@ -30,14 +30,14 @@ class AirflowApi:
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One API call; a read (GET) that times out is tried again twice: on a loaded 2-core machine the
-        API server sometimes takes more than 30 s to answer (seen at load 30-40), and a read is harmless."""
-        for attempt in range(3):
+        """One API call; a GET (idempotent) is retried twice on a timeout or a dropped connection (a busy
+        2-core machine stalled the API server for up to a minute)."""
+        for attempt in range(3 if method == "GET" else 1):
             try:
-                response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+                response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
                 break
-            except requests.Timeout:
-                if method != "GET" or attempt == 2:
+            except (requests.Timeout, requests.ConnectionError):
+                if attempt == 2 or method != "GET":
                     raise
                 time.sleep(5)
         if not response.ok:
@@ -57,6 +57,9 @@ class AirflowApi:
 
     def unpause(self, dag_id: str) -> None:
         self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def pause(self, dag_id: str) -> None:
+        self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None,
                 logical_date: str | None = None) -> str:
@@ -110,6 +113,16 @@ class AirflowApi:
             runs += page["dag_runs"]
             if not page["dag_runs"] or len(runs) >= page["total_entries"]:
                 return runs
+
+    def wait_until_idle(self, dag_id: str, timeout: float = 900) -> list[dict[str, Any]]:
+        """Wait until every run of the DAG has finished; return the runs."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = self.runs(dag_id)
+            if all(r["state"] in {"success", "failed"} for r in runs):
+                return runs
+            time.sleep(3)
+        raise AirflowApiError(f"{dag_id} still has unfinished runs after {timeout:.0f}s")
 
     def asset_events(self, source_dag_id: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []

@@ -130,6 +130,8 @@ def deploy_model(api: AirflowApi, cfg: StackConfig) -> int:
     print("  try it:\n    curl -s -X POST " + f"{production['endpoint']}/predict -H 'Content-Type: application/json' "
           f"-d '{json.dumps({'records': [record]})}'")
     print("  roll back: make rollback USECASE=flights")
+    print(f"\nMonitoring: unpause monitor_flights ({cfg.airflow_url}/dags/monitor_flights) and run it for a day loaded "
+          "after the champion's window (README: Monitoring, 'Try it by hand')")
     return 0
 
 

@@ -68,11 +68,33 @@ class TagKey:
     INFRA_REPORT: Final = "infra_validation_report"
     PREVIOUS_CHAMPION: Final = "previous_champion"  # the champion this version replaced
     APPROVED_BY: Final = "approved_by"
+    # set by training on a drift-triggered run
+    TRIGGER: Final = "mlops.trigger"  # "drift" on a training run started by a drift_<name> event
+    DRIFT_DAY: Final = "drift_day"  # the monitored day whose drift started it (or requested it)
+
+
+class MonitoringKey:
+    """MLflow tags of a monitoring run (one per use case and monitored day) and lakeFS commit metadata
+    of its reports (besides ``RunKey``)."""
+
+    DAY: Final = "monitoring_day"
+    MODEL_NAME: Final = "monitored_model"
+    MODEL_VERSION: Final = "monitored_model_version"
+    REFERENCE_COMMIT: Final = "reference_commit"
+    REFERENCE_WINDOW: Final = "reference_window"
+    CURRENT_COMMIT: Final = "current_commit"
+    CURRENT_WINDOW: Final = "current_window"
+    DRIFT_SHARE: Final = "drift_share"
+    DRIFTED_COLUMNS: Final = "drifted_columns"
+    VERDICT: Final = "monitoring_verdict"  # "drift" or "ok"
+    RETRAIN_REQUESTED: Final = "retrain_requested"  # "true" once this day's drift emitted drift_<name>
+    REPORTS_PATH: Final = "reports_path"
 
 
 class RunKind:
     TRAINING: Final = "training"
     EVALUATION: Final = "evaluation"
+    MONITORING: Final = "monitoring"
 
 
 class Artifact:
@@ -110,6 +132,10 @@ class AssetExtra:
     RUN_ID: Final = "run_id"
     BENTO: Final = "bento"
     ENDPOINT: Final = "endpoint"
+    DAY: Final = "day"  # drift_<name>: the monitored day
+    REASONS: Final = "reasons"
+    REPORT_URL: Final = "report_url"
+    ALLOW_BACKFILL: Final = "allow_backfill"  # a backfill's event that asked to retrain anyway
 
 
 def curated_asset_name(usecase: str) -> str:
@@ -126,3 +152,13 @@ def production_asset_name(usecase: str) -> str:
     """Updated when production starts serving another model version (promotion or rollback); extras:
     model name, version, Bento, endpoint."""
     return f"production_{usecase}"
+
+
+def drift_asset_name(usecase: str) -> str:
+    """Updated when monitoring finds drift beyond the thresholds and the retraining guard rails allow a
+    retraining; extras: day, reasons, report URL, the monitored model version."""
+    return f"drift_{usecase}"
+
+
+def monitoring_experiment_name(usecase: str) -> str:
+    return f"monitor_{usecase}"

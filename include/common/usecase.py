@@ -78,6 +78,8 @@ class ValidationConfig(Strict):
     suite: str = Field(description="GX expectation suite (JSON) beside the use case file")
     row_count: RowCountConfig
     examples: int = Field(5, ge=1, le=50, description="failing values shown per expectation")
+    data_docs: Literal["failures", "always"] = Field(
+        "failures", description="when GX Data Docs HTML is rendered beside the result JSON (about 5 s a partition)")
 
 
 class TrainingConfig(Strict):
@@ -149,6 +151,52 @@ class ServingConfig(Strict):
                                                   "file (tests inject broken services this way)")
 
 
+DriftMethod = Literal["wasserstein", "jensenshannon", "psi", "hellinger"]
+
+
+class RetrainingGuardConfig(Strict):
+    """When drift beyond the thresholds may start ``train_<name>`` (each refusal is logged with its reason)."""
+
+    cooldown_days: int = Field(7, ge=0, description="at most one drift-triggered retraining per this many days "
+                                                    "(counted on the monitored days, so replays behave alike)")
+    min_new_labelled_rows: int = Field(1, ge=0, description="labelled rows needed after the champion's window")
+    from_backfill: bool = Field(False, description="backfill runs may request retraining (a run's "
+                                                   "retrain_in_backfill param can also ask)")
+
+
+class MonitoringConfig(Strict):
+    """How ``monitor_<name>`` compares each partition with the champion's training data (Evidently 0.7).
+
+    Every monitored column gets an explicit method and threshold (never Evidently's size-dependent
+    defaults); all methods here are distances: a column drifts when its score >= its threshold.
+    """
+
+    categorical_columns: list[str] = Field(description="monitored features that are categorical; every other "
+                                                       "monitored feature is numerical (Evidently's DataDefinition)")
+    ignore_columns: list[str] = Field([], description="features not monitored (say why in the YAML)")
+    numerical_method: DriftMethod = "wasserstein"
+    numerical_threshold: float = Field(0.1, gt=0)
+    categorical_method: DriftMethod = "jensenshannon"
+    categorical_threshold: float = Field(0.1, gt=0)
+    column_thresholds: dict[str, float] = Field({}, description="per-column overrides (calibrated)")
+    drift_share: float = Field(0.3, gt=0, le=1, description="dataset drift: this share of monitored columns drifts")
+    prediction_threshold: float = Field(0.1, gt=0, description="prediction drift: Wasserstein (normed) of the "
+                                                               "champion's predictions, current vs reference")
+    performance_tolerance: float = Field(description="the gate's primary metric may be worse than the champion's "
+                                                     "holdout value by at most this before it counts as drift")
+    min_rows: int = Field(ge=1, description="a current sample needs this many rows; a smaller partition is "
+                                            "widened to a trailing window")
+    max_window: int = Field(7, ge=1, description="trailing partitions a current window may span; still below "
+                                                 "min_rows: the day is skipped")
+    reference_sample: int = Field(20000, ge=100, description="reference rows (seeded sample when larger)")
+    trend_days: int = Field(30, ge=2, description="days shown in the trend plot")
+    retraining: RetrainingGuardConfig = RetrainingGuardConfig.model_validate({})
+
+    def threshold(self, column: str, categorical: bool) -> float:
+        default = self.categorical_threshold if categorical else self.numerical_threshold
+        return self.column_thresholds.get(column, default)
+
+
 class UseCase(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
     description: str
@@ -170,6 +218,7 @@ class UseCase(Strict):
     validation: ValidationConfig
     training: TrainingConfig | None = None
     serving: ServingConfig | None = None
+    monitoring: MonitoringConfig | None = None
     folder: Path = Field(exclude=True)
 
     @model_validator(mode="before")
@@ -186,6 +235,19 @@ class UseCase(Strict):
         problem = schedule_problem(self.schedule, self.partition_width)
         if problem:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def monitoring_fits(self) -> UseCase:
+        if self.monitoring is None:
+            return self
+        if self.training is None:
+            raise ValueError("monitoring needs a 'training' section (it watches the champion of its model)")
+        named = {*self.monitoring.categorical_columns, *self.monitoring.ignore_columns,
+                 *self.monitoring.column_thresholds}
+        unknown = sorted(named - set(self.features))
+        if unknown:
+            raise ValueError(f"monitoring names columns that are not features: {unknown}")
         return self
 
     def require_training(self) -> TrainingConfig:
@@ -205,6 +267,20 @@ class UseCase(Strict):
         if self.serving is None:
             raise UseCaseError(f"use case {self.name!r} has no 'serving' section")
         return self.serving
+
+    def require_monitoring(self) -> MonitoringConfig:
+        if self.monitoring is None:
+            raise UseCaseError(f"use case {self.name!r} has no 'monitoring' section")
+        return self.monitoring
+
+    @property
+    def monitored_columns(self) -> list[str]:
+        ignored = set(self.monitoring.ignore_columns) if self.monitoring else set()
+        return [column for column in self.features if column not in ignored]
+
+    def monitoring_prefix(self, day: date) -> str:
+        """Where the reports of one monitored day live on lakeFS (beside the data they describe)."""
+        return f"monitoring/{self.name}/{day.isoformat()}"
 
     @property
     def dataset_prefix(self) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from include.common.metadata import CommitKey
+from include.common.usecase import ValidationConfig
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,17 @@ def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: t
         successful=len(result.results) - len(unmet), row_count=len(frame), row_count_bounds=(low, high),
         row_count_reason=reason, failed=failed, warnings=warnings,
         result_json=json.dumps(result.to_json_dict(), default=str))
+
+
+def validate_and_document(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: tuple[int, int, str],
+                          docs_dir: Path, config: ValidationConfig,
+                          window: tuple[datetime, datetime] | None = None) -> ValidationReport:
+    """``validate_partition``, plus Data Docs HTML in ``docs_dir`` when the partition fails (or when the use case
+    renders them ``always``): rendering costs about 5 s, most of a passing partition's validation."""
+    report = validate_partition(frame, suite, row_bounds, examples=config.examples, window=window)
+    if not report.success or config.data_docs == "always":
+        validate_partition(frame, suite, row_bounds, examples=config.examples, docs_dir=docs_dir, window=window)
+    return report
 
 
 class InvalidSuiteError(ValueError):

@@ -163,10 +163,10 @@ def nginx_conf(layout: SlotLayout) -> str:
 daemon off;
 worker_processes 1;
 pid {home / "nginx.pid"};
-error_log {home / "error.log"} warn;
+error_log stderr warn;  # supervisord keeps it: make logs SERVER=serving-proxy
 events {{ worker_connections 1024; }}
 http {{
-    access_log {home / "access.log"};
+    access_log /dev/stdout;
     client_body_temp_path {home / "tmp" / "body"};
     proxy_temp_path {home / "tmp" / "proxy"};
     fastcgi_temp_path {home / "tmp" / "fastcgi"};

@@ -70,7 +70,8 @@ class InfraReport:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready records with every float exact (NaN as null), as a client would send them.
     (``DataFrame.to_json`` rounds to 10 digits: enough to move a value across a tree's split.)"""
-    return list(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+    return [{str(key): None if pd.isna(value) else value for key, value in row.items()}
+            for row in frame.to_dict(orient="records")]
 
 
 def served_values(response: requests.Response, task: str) -> np.ndarray:

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from include.common.datasets import read_days
 from include.common.metadata import Alias
 from include.common.registry import alias_version
+from include.common.retraining import cooldown_refusal
 from include.common.usecase import UseCase
 from include.training.gate import GateDecision, HoldoutData, ModelScore, evaluate_gate
 from include.training.tracking import (
     DataRef,
     LoggedRun,
+    drift_triggered_days,
     load_model,
     log_evaluation_run,
     log_training,
@@ -160,6 +162,13 @@ def gate_decision(client: MlflowClient, repository: Repository, usecase: UseCase
     first, last = settings.holdout_range
     data = HoldoutData(repository.id, commit_id, first.isoformat(), last.isoformat(), int(challenger.metrics["rows"]))
     return evaluate_gate(challenger, champion, usecase.require_training().gate, data)
+
+
+def drift_cooldown_refusal(client: MlflowClient, usecase: UseCase, day: date) -> str | None:
+    """Why drift on ``day`` may not start another training (the monitoring cool-down since the last
+    drift-triggered training), or None. ``train_<name>`` runs one at a time, so this check is race-free."""
+    return cooldown_refusal(day, drift_triggered_days(client, usecase),
+                            usecase.require_monitoring().retraining.cooldown_days)
 
 
 def evaluate_version(client: MlflowClient, repository: Repository, usecase: UseCase, settings: RunSettings,

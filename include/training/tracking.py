@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +157,17 @@ def find_finished_run(client: MlflowClient, usecase: UseCase, tags: dict[str, st
     run = runs[0]
     return LoggedRun(run.info.run_id, experiment.experiment_id, registered_model(usecase),
                      run.data.tags.get(TagKey.REGISTERED_VERSION))
+
+
+def drift_triggered_days(client: MlflowClient, usecase: UseCase) -> list[date]:
+    """Monitored days whose drift started a training run that did not fail (``mlops.trigger=drift``)."""
+    experiment = client.get_experiment_by_name(experiment_name(usecase))
+    if experiment is None:
+        return []
+    runs = client.search_runs([experiment.experiment_id], f"tags.`{TagKey.TRIGGER}` = 'drift' and "
+                              "attributes.status != 'FAILED'", max_results=1000)
+    return sorted(date.fromisoformat(run.data.tags[TagKey.DRIFT_DAY]) for run in runs
+                  if run.data.tags.get(TagKey.DRIFT_DAY))
 
 
 def fail_unfinished_runs(client: MlflowClient, usecase: UseCase, tags: dict[str, str]) -> list[str]:

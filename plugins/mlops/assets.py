@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import Asset
 
-from include.common.metadata import challenger_asset_name, curated_asset_name, production_asset_name
+from include.common.metadata import (
+    challenger_asset_name,
+    curated_asset_name,
+    drift_asset_name,
+    production_asset_name,
+)
 
 if TYPE_CHECKING:
     from include.common.usecase import UseCase
@@ -30,3 +35,8 @@ def production_asset(usecase: UseCase) -> Asset:
     """The model version production serves; each promotion or rollback emits an event (monitoring listens)."""
     model = usecase.require_training().registered_model
     return Asset(name=production_asset_name(usecase.name), uri=f"mlflow://models/{model}/champion")
+
+
+def drift_asset(usecase: UseCase) -> Asset:
+    """Drift beyond the use case's thresholds that the retraining guard rails let through (train listens)."""
+    return Asset(name=drift_asset_name(usecase.name), uri=f"mlops://monitoring/{usecase.name}/drift")

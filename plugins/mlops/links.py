@@ -40,6 +40,20 @@ class MlflowModelLink(XComUrlLink):
     key = "mlflow_model_url"
 
 
+class DriftReportLink(XComUrlLink):
+    """The day's Evidently drift report (HTML), opened in MLflow's artifact viewer."""
+
+    name = "Drift report"
+    key = "drift_report_url"
+
+
+class TrendPlotLink(XComUrlLink):
+    """The trend plot (PNG) of the last monitored days."""
+
+    name = "Trend plot"
+    key = "trend_plot_url"
+
+
 def push_link(context: Any, link: type[XComUrlLink], url: str) -> None:
     context["ti"].xcom_push(key=link.key, value=url)
 

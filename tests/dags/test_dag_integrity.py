@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = REPO_ROOT / "dags"
 DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py") if not p.name.startswith("_"))
 HEAVY_MODULES = ("pandas", "sklearn", "mlflow", "great_expectations", "evidently", "bentoml", "lakefs",
                  "pyarrow", "psycopg2")
@@ -29,8 +30,10 @@ def test_every_use_case_gets_its_dags_and_nothing_else_loads(dagbag) -> None:  #
     usecases = load_usecases()
     expected = {"stack_smoke", *(f"etl_{u.name}" for u in usecases),
                 *(f"train_{u.name}" for u in usecases if u.training is not None),
-                *(f"{kind}_{u.name}" for u in usecases if u.serving is not None for kind in ("deploy", "rollback"))}
-    assert {"etl_flights", "train_flights", "etl_hotels", "train_hotels"} <= expected
+                *(f"{kind}_{u.name}" for u in usecases if u.serving is not None for kind in ("deploy", "rollback")),
+                *(f"monitor_{u.name}" for u in usecases if u.monitoring is not None)}
+    assert {"etl_flights", "train_flights", "monitor_flights", "etl_hotels", "train_hotels", "monitor_hotels"} \
+        <= expected
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == expected
     assert {Path(dag.fileloc).name for dag in dagbag.dags.values()} == {p.name for p in DAG_FILES}
@@ -66,6 +69,7 @@ def test_dag_file_has_no_heavy_imports_at_module_level(dag_file: Path) -> None:
     # Airflow loads its metadata-DB driver when a DB URL is configured (e.g. after `make env`):
     # that is Airflow's cost, not the DAG file's, so the probe runs without one.
     env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "plugins")])  # as the dag-processor has
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False,
                             timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-3000:]

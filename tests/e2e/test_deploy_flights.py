@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,18 @@ def versions(mlflow_client: MlflowClient, stack: StackConfig) -> dict[str, str]:
         copy = mlflow_client.copy_model_version(f"models:/{MODEL}/1", faulty)
         mlflow_client.set_model_version_tag(faulty, copy.version, TagKey.GATE_VERDICT, "pass")
     return runs
+
+
+@pytest.fixture(scope="module", autouse=True)
+def leave_the_registry_as_found(airflow_api: AirflowApi, mlflow_client: MlflowClient) -> Iterator[None]:
+    """The stack is shared by the session: later modules (training) expect no flights model yet and
+    no deploy DAG reacting to their challenger events."""
+    yield
+    for dag in (DEPLOY, ROLLBACK, *(f"deploy_{name}" for name in FAULTY)):
+        airflow_api.pause(dag)
+    for name in (MODEL, *FAULTY):
+        if mlflow_client.search_registered_models(f"name='{name}'"):
+            mlflow_client.delete_registered_model(name)
 
 
 def layout(stack: StackConfig) -> SlotLayout:

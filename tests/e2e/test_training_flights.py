@@ -209,29 +209,21 @@ def test_reproduce_from_a_run_id_gives_identical_metrics(first: dict[str, Any], 
     assert "REPRODUCED: all" in result.stdout
 
 
-def wait_until_idle(api: AirflowApi, dag_id: str, timeout: float = 900) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = api.runs(dag_id)
-        if all(r["state"] in {"success", "failed"} for r in runs):
-            return runs
-        time.sleep(3)
-    raise AssertionError(f"{dag_id} still has unfinished runs after {timeout:.0f}s")
-
-
 def test_curated_data_updates_trigger_training_but_backfills_do_not(
         first: dict[str, Any], airflow_api: AirflowApi, mlflow_client: MlflowClient) -> None:
     versions_before = len(mlflow_client.search_model_versions(f"name='{MODEL}'"))
+    earlier = {r["dag_run_id"] for r in airflow_api.runs(DAG)}  # e.g. drift-triggered runs of the monitoring tests
     etl_run = airflow_api.trigger(ETL_DAG, {"partition_date": "2013-03-07"})
     assert airflow_api.wait_for_run(ETL_DAG, etl_run) == "success"
     published = airflow_api.xcom(ETL_DAG, etl_run, "publish")["commit_id"]
 
     deadline = time.monotonic() + 120
-    while not [r for r in airflow_api.runs(DAG) if r["run_type"] == "asset_triggered"]:
+    while not [r for r in airflow_api.runs(DAG)
+               if r["run_type"] == "asset_triggered" and r["dag_run_id"] not in earlier]:
         assert time.monotonic() < deadline, "no asset-triggered train_flights run appeared"
         time.sleep(3)
-    runs = wait_until_idle(airflow_api, DAG)
-    triggered = [r for r in runs if r["run_type"] == "asset_triggered"]
+    runs = airflow_api.wait_until_idle(DAG)
+    triggered = [r for r in runs if r["run_type"] == "asset_triggered" and r["dag_run_id"] not in earlier]
     assert len(triggered) == 1 and triggered[0]["state"] == "success"
     pinned = airflow_api.xcom(DAG, triggered[0]["dag_run_id"], "pin_data")
     assert pinned["commit_id"] == published and pinned["window_end"] >= "2013-03-07"
@@ -245,5 +237,5 @@ def test_curated_data_updates_trigger_training_but_backfills_do_not(
     assert len(backfilled) == 3 and {r["state"] for r in backfilled} == {"success"}, backfilled
     assert [e for e in airflow_api.asset_events(ETL_DAG)
             if e["source_run_id"] in {r["dag_run_id"] for r in backfilled}] == []
-    assert {r["dag_run_id"] for r in wait_until_idle(airflow_api, DAG)} == runs_before  # no training run at all
+    assert {r["dag_run_id"] for r in airflow_api.wait_until_idle(DAG)} == runs_before  # no training run at all
     assert len(mlflow_client.search_model_versions(f"name='{MODEL}'")) == versions_before + 1

@@ -38,6 +38,16 @@ def record_model(features: list[dict[str, str]]) -> type[BaseModel]:
 Record = record_model(CONFIG["features"])
 
 
+def frame_of(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Records as the pipeline saw them in training: numbers numeric (null as NaN), text as objects with
+    null as ``None`` (parquet's missing strings; the pipeline treats ``None`` and NaN differently)."""
+    frame = pd.DataFrame(rows, columns=[f["name"] for f in CONFIG["features"]])
+    for feature in CONFIG["features"]:
+        if PYTHON_TYPES[feature["type"]] in (int, float):
+            frame[feature["name"]] = pd.to_numeric(frame[feature["name"]])
+    return frame
+
+
 class Prediction(BaseModel):
     prediction: float = Field(description="the predicted class (0/1) or value")
     probability: float | None = Field(None, description="classification: probability of the positive class")
@@ -64,8 +74,7 @@ class ModelService:
                                                               max_length=CONFIG["max_batch_size"])]
                 ) -> list[Prediction]:
         rows = [record.model_dump() for record in records]  # type: ignore[attr-defined]
-        frame = pd.DataFrame(rows, columns=self.columns).fillna(value=np.nan)
-        return [Prediction(**row) for row in self.score(frame)]
+        return [Prediction(**row) for row in self.score(frame_of(rows))]
 
     def score(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
         model = {"model_name": CONFIG["model_name"], "model_version": CONFIG["model_version"]}

@@ -92,7 +92,8 @@ def build_deploy_dag(usecase: UseCase) -> DAG:
                                              **common)
         bento = PackageBentoOperator(task_id="package", candidate=candidate.output,
                                      execution_timeout=timedelta(minutes=20), **common)
-        validated = InfraValidationOperator(task_id="infra_validation", bento=bento.output, retries=0,
+        # a failed check raises AirflowFailException: a verdict is never retried (errors reaching it are)
+        validated = InfraValidationOperator(task_id="infra_validation", bento=bento.output,
                                             execution_timeout=timedelta(minutes=20), **common)
         staging = DeployToSlotOperator(task_id="deploy_staging", slot="staging", bento=bento.output,
                                        pool="serving_slots", execution_timeout=timedelta(minutes=10), **common)
@@ -122,7 +123,8 @@ and `champion` follows. Also `make rollback USECASE={usecase.name}`.
 
 {guide_link("rollback")}
 """,
-        default_args={"owner": usecase.owner, "retries": 0, "on_failure_callback": failure_notifier()},
+        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": timedelta(seconds=30),
+                      "on_failure_callback": failure_notifier()},
         params={"to_version": Param(None, type=["null", "string"], pattern=r"^\d+$", title="Version to roll back to",
                                     description="Empty: the version the current champion replaced.")},
     ) as dag:

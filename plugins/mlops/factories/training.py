@@ -9,7 +9,7 @@ from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from include.common.partitioning import amount
 from include.common.usecase import MODEL_FAMILIES, UseCase
-from mlops.assets import challenger_asset, curated_asset
+from mlops.assets import challenger_asset, curated_asset, drift_asset
 from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.base import as_bool
@@ -34,9 +34,11 @@ def training_doc(usecase: UseCase) -> str:
     return f"""
 ### Training `{usecase.name}` → MLflow model `{training.registered_model}`, behind an evaluation gate
 
-Runs weekly (`{training.schedule}` UTC) and when `curated_{usecase.name}` is updated by a manual or
+Runs weekly (`{training.schedule}` UTC), when `curated_{usecase.name}` is updated by a manual or
 scheduled ETL run (backfills announce nothing, so a history load starts no training; `max_active_runs=1`
-batches events).
+batches events), and when `monitor_{usecase.name}` requests a retraining (`drift_{usecase.name}`, if the use case
+is monitored): a run started by drift events alone is skipped within the monitoring cool-down of an earlier
+drift-triggered training (its MLflow run carries `mlops.trigger=drift` and `drift_day`).
 
 Windows count **partitions** of the use case's width ({width}s here): `window_days` = {training.window_days},
 holdout {training.holdout_days}, at least {training.min_train_days} to train.
@@ -98,7 +100,8 @@ def build_training_dag(usecase: UseCase) -> DAG:
         # None (run the last fire time if it is within 10% of the period: Monday 03:00 for ~17 hours).
         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(training.schedule, timezone="UTC",
                                                                     run_immediately=timedelta(0)),
-                                     assets=curated_asset(usecase)),
+                                     assets=(curated_asset(usecase) | drift_asset(usecase)) if usecase.monitoring
+                                     else curated_asset(usecase)),
         catchup=False,  # no start_date: unpausing waits for the next Monday instead of training at once
         max_active_runs=1,
         tags=["training", usecase.name, "mlflow", "gate"],

@@ -3,6 +3,7 @@ templated parameters and the asset events that triggered their run."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
@@ -69,4 +70,15 @@ def from_backfill(event: Any) -> bool:
     from include.common.metadata import AssetExtra
 
     extra = event.extra or {}
+    if extra.get(AssetExtra.ALLOW_BACKFILL) is True:
+        return False  # a backfill that asked for its event to count (e.g. drift with retrain_in_backfill)
     return extra.get(AssetExtra.RUN_TYPE) == "backfill" or str(event.source_run_id or "").startswith("backfill__")
+
+
+def drift_days(events: list[Any], usecase: str) -> list[date]:
+    """The monitored days of ``drift_<usecase>`` events among ``events`` (monitoring requested a retraining)."""
+    from include.common.metadata import AssetExtra, drift_asset_name
+
+    name = drift_asset_name(usecase)
+    return sorted(date.fromisoformat(str(e.extra[AssetExtra.DAY])) for e in events
+                  if e.asset.name == name and (e.extra or {}).get(AssetExtra.DAY))

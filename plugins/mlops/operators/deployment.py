@@ -86,11 +86,10 @@ class ProductionApprovalOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        result = super().execute_complete(context=context, event=event)
-        if result["chosen_options"] == [self.REJECT]:
+        if event.get("chosen_options") == [self.REJECT]:  # before super(): it ends by skipping downstream
             self.log.warning("rejected by %s: production and the champion alias stay as they were",
-                             approver(result) or "unknown")
-        return result
+                             approver(event) or "unknown")
+        return super().execute_complete(context=context, event=event)
 
 
 class RollbackProductionOperator(ServingOperator):

@@ -119,18 +119,18 @@ class ValidatePartitionOperator(LakeFSOperator):
     def execute(self, context: Any) -> dict[str, str]:
         from include.etl.partitions import read_parquet_bytes
         from include.etl.publishing import learned_row_count_bounds
-        from include.etl.validation import load_suite, validate_partition
+        from include.etl.validation import load_suite, validate_and_document
 
         usecase, partition, hook = self.prepare(context)
         frame = read_parquet_bytes(hook.download(self.branch, usecase.partition_path(partition.start)))
         bounds = learned_row_count_bounds(hook.repository(), usecase, exclude=partition.start)
         prefix = usecase.validation_prefix(partition.start)
         with tempfile.TemporaryDirectory() as docs:
-            report = validate_partition(frame, load_suite(usecase.suite_path), bounds, window=partition.window,
-                                        examples=usecase.validation.examples, docs_dir=Path(docs))
+            report = validate_and_document(frame, load_suite(usecase.suite_path), bounds, Path(docs),
+                                           usecase.validation, window=partition.window)
             hook.delete_prefix(self.branch, f"{prefix}/")  # a re-run replaces the report, never piles up
             hook.upload(self.branch, f"{prefix}/result.json", report.result_json.encode(), "application/json")
-            hook.upload_folder(self.branch, Path(docs), f"{prefix}/data_docs")
+            hook.upload_folder(self.branch, Path(docs), f"{prefix}/data_docs")  # empty unless rendered
         self.log.info("validation: %s (row count bounds %s, %s)", report.statistics(), report.row_count_bounds,
                       report.row_count_reason)
         if report.warnings:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from mlops.links import LakeFSLink, MlflowModelLink, MlflowRunLink, push_link
-from mlops.operators.base import InputError, UseCaseOperator, as_bool, optional_text
+from mlops.operators.base import InputError, UseCaseOperator, as_bool, drift_days, optional_text, triggering_events
 
 if TYPE_CHECKING:
     from include.common.usecase import UseCase
@@ -38,13 +38,14 @@ class TrainingOperator(UseCaseOperator):
         return DataRef(usecase.lakefs_repository, commit_id, usecase.dataset_prefix, hook.endpoint,
                        hook.commit_url(commit_id))
 
-    @staticmethod
-    def run_tags(context: Any) -> dict[str, str]:
-        """The task run's lineage for MLflow tags (the code version is recorded by the tracking code)."""
-        from include.common.metadata import RunKey
+    def run_tags(self, context: Any) -> dict[str, str]:
+        """The run's lineage for MLflow tags (+ ``mlops.trigger=drift``, ``drift_day`` when drift started it)."""
+        from include.common.metadata import RunKey, TagKey
         from mlops.run_context import metadata_from_context
 
-        return {key: value for key, value in metadata_from_context(context).items() if key != RunKey.CODE_VERSION}
+        tags = {key: value for key, value in metadata_from_context(context).items() if key != RunKey.CODE_VERSION}
+        drifted = drift_days(triggering_events(context), self.usecase)
+        return {**tags, TagKey.TRIGGER: "drift", TagKey.DRIFT_DAY: drifted[-1].isoformat()} if drifted else tags
 
     def push_mlflow_links(self, context: Any, logged: LoggedRun, ui_url: str) -> None:
         push_link(context, MlflowRunLink, logged.run_url(ui_url))
@@ -64,19 +65,22 @@ class PinTrainingDataOperator(TrainingOperator):
 
     def __init__(self, *, window_days: Any, window_end: Any = None, data_commit: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.window_days = window_days
-        self.window_end = window_end
-        self.data_commit = data_commit
+        self.window_days, self.window_end, self.data_commit = window_days, window_end, data_commit
 
     def execute(self, context: Any) -> dict[str, Any]:
         from lakefs.exceptions import NotFoundException
 
         from include.common.datasets import partition_days
         from include.common.metadata import AssetExtra
+        from include.training import service
         from include.training.service import PinnedData, TooFewDaysError, TrainingInputError, pin_window
 
         usecase = self.load_usecase()
         events = self.live_asset_events(context, "no training (trigger one manually or wait for the schedule)")
+        drifted = drift_days(events, usecase.name)  # started by drift alone: re-check the cool-down (runs are serial)
+        if drifted and len(drifted) == len(events) and (
+                refusal := service.drift_cooldown_refusal(self.mlflow().get_conn(), usecase, drifted[-1])):
+            self.skip(f"drift on {drifted[-1]} requested a retraining, but {refusal}")
         event_commit = next((e.extra[AssetExtra.COMMIT_ID] for e in reversed(events)
                              if (e.extra or {}).get(AssetExtra.COMMIT_ID)), None)
         reference = optional_text(self.data_commit) or event_commit or "main"
@@ -113,11 +117,8 @@ class ModelRunOperator(TrainingOperator):
     def __init__(self, *, pinned: Any, model_family: Any = None, hyperparameters: Any = None, seed: Any = None,
                  shuffle_labels: Any = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.pinned = pinned
-        self.model_family = model_family
-        self.hyperparameters = hyperparameters
-        self.seed = seed
-        self.shuffle_labels = shuffle_labels
+        self.pinned, self.model_family, self.hyperparameters = pinned, model_family, hyperparameters
+        self.seed, self.shuffle_labels = seed, shuffle_labels
 
     def settings(self, usecase: UseCase) -> RunSettings:
         from include.training.service import PinnedData, TrainingInputError, parse_hyperparameters, run_settings_for
@@ -216,8 +217,7 @@ class EvaluationGateOperator(TrainingOperator):
 
     def __init__(self, *, pinned: Any, trained: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.pinned = pinned
-        self.trained = trained
+        self.pinned, self.trained = pinned, trained
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.common.metadata import Alias, AssetExtra

@@ -75,3 +75,16 @@ def test_replay_mode_shifts_the_date_range(tmp_path: Path) -> None:
     first, last = usecase.date_range(anchor=date(2026, 11, 27))
     assert (last - first).days == 364 and first.weekday() == date(2013, 1, 1).weekday()
     assert last >= date(2026, 11, 26)
+
+
+def test_monitoring_section_names_only_features_and_needs_training(tmp_path: Path) -> None:
+    shipped = load_usecase("flights").require_monitoring()
+    assert shipped.threshold("temp", False) == 3.0 and shipped.threshold("origin", True) == 0.1
+    assert load_usecase("flights").monitored_columns[:2] == ["hour", "origin"]
+    monitoring = yaml.safe_load((SHIPPED / "flights.yaml").read_text())["monitoring"]
+    with pytest.raises(UseCaseError, match=r"monitoring names columns that are not features: \['colour'\]"):
+        load_usecase_file(write(tmp_path, "mon1", monitoring={**monitoring, "column_thresholds": {"colour": 1}}))
+    with pytest.raises(UseCaseError, match="monitoring needs a 'training' section"):
+        load_usecase_file(write(tmp_path, "mon2", training=None))
+    with pytest.raises(UseCaseError, match="numerical_method"):
+        load_usecase_file(write(tmp_path, "mon3", monitoring={**monitoring, "numerical_method": "ks"}))

@@ -40,10 +40,13 @@ def stub_context(*, task_id: str, dag_id: str = "etl_flights", run_id: str = "ma
 
 
 def asset_event(commit_id: str | None, *, run_id: str = "scheduled__2013-03-05T00:00:00+00:00", timestamp: int = 1,
-                run_type: str | None = None) -> SimpleNamespace:
-    """An Asset event as the ETL's publish task emits it (``run_type`` in its extra)."""
-    extra = {key: value for key, value in (("commit_id", commit_id), ("run_type", run_type)) if value is not None}
-    return SimpleNamespace(source_run_id=run_id, timestamp=timestamp, extra=extra)
+                run_type: str | None = None, asset: str = "curated_flights",
+                extra: dict[str, Any] | None = None) -> SimpleNamespace:
+    """An Asset event as the ETL's announce task (or monitoring's request_retraining: ``asset="drift_flights"``
+    and its ``extra``) emits it (``run_type`` in its extra)."""
+    values = {key: value for key, value in (("commit_id", commit_id), ("run_type", run_type)) if value is not None}
+    return SimpleNamespace(source_run_id=run_id, timestamp=timestamp, extra={**values, **(extra or {})},
+                           asset=SimpleNamespace(name=asset))
 
 
 def sha256(data: bytes) -> str:

@@ -157,6 +157,8 @@ def test_a_failed_validation_quarantines_the_branch_and_fails_with_the_summary(
     def fake_validate(frame: pd.DataFrame, suite: dict[str, Any], bounds: tuple[int, int, str],
                       **kwargs: Any) -> ValidationReport:
         seen.update(rows=len(frame), suite=suite["name"], bounds=bounds)
+        if kwargs.get("docs_dir"):  # a failure is rendered as Data Docs too
+            (kwargs["docs_dir"] / "index.html").write_text("<html>failed</html>")
         return failing_report(frame)
 
     monkeypatch.setattr("include.etl.validation.validate_partition", fake_validate)
@@ -179,6 +181,7 @@ def test_a_failed_validation_quarantines_the_branch_and_fails_with_the_summary(
     prefix = USECASE.validation_prefix(DAY)
     assert lakefs.download(evidence, PATH) == PARTITION
     assert lakefs.download(evidence, f"{prefix}/result.json") == b'{"success": false}'
+    assert lakefs.download(evidence, f"{prefix}/data_docs/index.html") == b"<html>failed</html>"
     assert not lakefs.branch_exists(BRANCH) and lakefs.head_commit("main") == main_before
     assert ctx["ti"].xcoms["lakefs_url"] == lakefs.commit_url(evidence)
 
@@ -199,9 +202,16 @@ def test_a_passed_validation_replaces_an_earlier_report_and_returns_its_statisti
     lakefs.upload(BRANCH, f"{prefix}/data_docs/old.html", b"an earlier try's report")
     report = ValidationReport(success=True, evaluated=2, successful=2, row_count=3, row_count_bounds=(1, 10),
                               row_count_reason="learned", result_json='{"success": true}')
-    monkeypatch.setattr("include.etl.validation.validate_partition", lambda *args, **kwargs: report)
+    rendered: list[Any] = []
+
+    def fake_validate(*args: Any, **kwargs: Any) -> ValidationReport:
+        rendered.append(kwargs.get("docs_dir"))
+        return report
+
+    monkeypatch.setattr("include.etl.validation.validate_partition", fake_validate)
     monkeypatch.setattr("include.common.datasets.published_row_counts", lambda *args, **kwargs: [5, 6])
     operator = ValidatePartitionOperator(task_id="validate", usecase="flights", partition_date=DAY.isoformat())
     assert operator.execute(context("validate")) == report.statistics()
     assert sorted(p for p in lakefs.staged[BRANCH] if p.startswith(prefix)) == [f"{prefix}/result.json"]
+    assert rendered == [None]  # passing partitions keep the JSON result; Data Docs are for failures
     assert lakefs.branch_exists(BRANCH) and not any(name == "commit" for name, _ in lakefs.calls)

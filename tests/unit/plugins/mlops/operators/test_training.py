@@ -254,3 +254,48 @@ def test_a_passing_challenger_gets_the_alias_and_the_asset_event(gate_calls: dic
     assert ctx["outlet_events"][ASSET].extra == {AssetExtra.MODEL_NAME: "flights_delay",
                                                  AssetExtra.MODEL_VERSION: "3", AssetExtra.RUN_ID: "r1"}
     assert Alias.CHAMPION not in {alias for _, alias, _ in gate_calls["aliases"]}
+
+
+def drift_event(day: str, commit_id: str, *, timestamp: int = 5, run_type: str = "manual",
+                allow_backfill: bool = False, run_id: str = "manual__m") -> Any:
+    return asset_event(commit_id, run_id=run_id, timestamp=timestamp, run_type=run_type, asset="drift_flights",
+                       extra={AssetExtra.DAY: day, AssetExtra.ALLOW_BACKFILL: allow_backfill})
+
+
+def drift_context(events: list[Any]) -> dict[str, Any]:
+    return stub_context(task_id="pin_data", dag_id="train_flights", run_id=RUN_ID, run_type="asset_triggered",
+                        triggering_asset_events={"drift_flights": events})
+
+
+def test_a_drift_triggered_run_within_the_cooldown_is_skipped_saying_why(
+        lakefs: FakeLakeFS, mlflow: FakeMlflowHook, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = partition_days_by_commit(monkeypatch, lakefs, {})
+    monkeypatch.setattr("include.training.service.drift_triggered_days", lambda client, usecase: [date(2013, 2, 9)])
+    with pytest.raises(AirflowSkipException, match=r"drift on 2013-02-12 requested a retraining, but cool-down: a "
+                                                   r"drift-triggered retraining was already requested for 2013-02-09"):
+        pin().execute(drift_context([drift_event("2013-02-12", lakefs.head_commit("main"))]))
+    assert asked == []
+
+
+def test_a_drift_triggered_run_after_the_cooldown_trains_on_the_events_commit(
+        lakefs: FakeLakeFS, mlflow: FakeMlflowHook, monkeypatch: pytest.MonkeyPatch) -> None:
+    head = lakefs.head_commit("main")
+    partition_days_by_commit(monkeypatch, lakefs, {head: days(41)})
+    monkeypatch.setattr("include.training.service.drift_triggered_days", lambda client, usecase: [date(2013, 1, 2)])
+    context = drift_context([drift_event("2013-02-09", head)])
+    pinned = pin().execute(context)
+    assert pinned["commit_id"] == head and pinned["window_end"] == "2013-02-10"
+    tags = TrainingOperator(task_id="train", usecase="flights").run_tags(context)
+    assert tags[TagKey.TRIGGER] == "drift" and tags[TagKey.DRIFT_DAY] == "2013-02-09"
+
+
+def test_drift_from_a_backfill_counts_only_when_it_asked(lakefs: FakeLakeFS, mlflow: FakeMlflowHook,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    head = lakefs.head_commit("main")
+    partition_days_by_commit(monkeypatch, lakefs, {head: days(41)})
+    monkeypatch.setattr("include.training.service.drift_triggered_days", lambda client, usecase: [])
+    quiet = drift_event("2013-02-09", head, run_type="backfill", run_id="backfill__x")
+    with pytest.raises(AirflowSkipException, match="all 1 triggering asset events come from backfills"):
+        pin().execute(drift_context([quiet]))
+    asked = drift_event("2013-02-09", head, run_type="backfill", run_id="backfill__x", allow_backfill=True)
+    assert pin().execute(drift_context([asked]))["commit_id"] == head

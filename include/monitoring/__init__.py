@@ -1,0 +1,1 @@
+"""Monitoring: drift, prediction drift and performance of the champion on each new partition."""

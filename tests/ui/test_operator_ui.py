@@ -13,7 +13,9 @@ One module, in order, each test building on the last (shared state, as an operat
 6. the gate's challenger event starts ``deploy_flights``: its production approval is answered
    **Approve** in the Required Actions screen; the **Endpoint docs** and **Infra validation report**
    links open the served API's docs and the report on the run;
-7. a second deploy, triggered from the form with a model version, is answered **Reject**: nothing moves.
+7. a second deploy, triggered from the form with a model version, is answered **Reject**: nothing moves;
+8. ``monitor_flights`` from the form's day field watches the new champion on the manual day: the **Drift
+   report** link opens Evidently's report in MLflow, the **lakeFS** link the reports' folder on ``main``.
 
 Set-up that is not under test stays cheap: 18 curated days are written straight to lakeFS (the ETL
 adds three by backfill and one by hand: the 21-partition training window + one). Screenshots:
@@ -37,7 +39,8 @@ from scripts.airflow_api import AirflowApi
 from tests.ui.conftest import Browser
 from tests.ui.seed import seed_curated_days
 
-ETL, TRAIN, DEPLOY, MODEL = "etl_flights", "train_flights", "deploy_flights", "flights_delay"
+ETL, TRAIN, DEPLOY, MONITOR = "etl_flights", "train_flights", "deploy_flights", "monitor_flights"
+MODEL = "flights_delay"
 SEEDED = (date(2013, 2, 11), date(2013, 2, 28))
 BACKFILL = ("2013/03/01", "2013/03/03")  # partition starts, local midnight in the UI's zone (New York)
 BACKFILLED = ("2013-03-01", "2013-03-02", "2013-03-03")
@@ -58,7 +61,7 @@ def lakefs(stack_connections: None) -> LakeFSHook:
 
 @pytest.fixture(scope="module")
 def history(stack_connections: None, airflow_api: AirflowApi) -> str:
-    for dag in (ETL, TRAIN, DEPLOY):
+    for dag in (ETL, TRAIN, DEPLOY, MONITOR):
         airflow_api.wait_for_dag(dag)
     return seed_curated_days("flights", *SEEDED)
 
@@ -361,3 +364,36 @@ def test_reject_production_in_the_required_actions_screen(
     assert tasks["approve_production"] == "success" and tasks["deploy_production"] == "skipped", tasks
     ui.shot("deploy-rejected")
     assert dict(mlflow_client.get_registered_model(MODEL).aliases)[Alias.CHAMPION] == state["version"]
+
+
+def test_monitor_a_day_from_the_form_and_open_its_drift_report(
+        ui: Browser, airflow_api: AirflowApi, state: dict[str, Any]) -> None:
+    airflow_api.unpause(MONITOR)
+    dialog = open_trigger_form(ui, MONITOR)
+    # like the ETL: the default logical date (now) is past the DAG's end date, so the day is set twice
+    pick_datetime(ui, dialog.get_by_test_id("datetime-input").first, MANUAL_DAY.replace("-", "/"))
+    dialog.locator("#element_day").fill(MANUAL_DAY)
+    ui.shot("monitor-form")
+    run_id = submit_trigger(ui, dialog, MONITOR)
+    assert wait_run_in_ui(ui, airflow_api, MONITOR, run_id, timeout=900) == "success", \
+        airflow_api.task_states(MONITOR, run_id)
+    airflow_api.call("PATCH", f"/dags/{MONITOR}", json={"is_paused": True})
+    tasks = airflow_api.task_states(MONITOR, run_id)
+    assert tasks["wait_for_partition"] == "success" and tasks["monitor"] == "success", tasks
+    watched = airflow_api.xcom(MONITOR, run_id, "monitor")
+    assert watched["day"] == MANUAL_DAY and str(watched["champion"]["version"]) == state["version"], watched
+    ui.shot("monitor-run-done")
+
+    page = open_extra_link(ui, MONITOR, run_id, "monitor", "Drift report")
+    assert page.url.endswith(f"/runs/{watched['mlflow_run_id']}/artifacts/reports/drift.html"), page.url
+    report = page.frame_locator("iframe").first  # MLflow's artifact viewer shows the HTML in a frame
+    report.get_by_text(watched["drifted_columns"][0] if watched["drifted_columns"] else "wind_speed").first \
+        .wait_for(timeout=90_000)  # a monitored column's row, drawn by Evidently's scripts
+    ui.shot("drift-report", page=page)
+    page.close()
+    page = open_extra_link(ui, MONITOR, run_id, "monitor", "lakeFS")
+    lakefs_login(ui, page)
+    expect_text(page, "drift.html", timeout=60_000)  # the day's folder: reports, summary, trend
+    expect_text(page, "summary.json")
+    ui.shot("monitoring-lakefs", page=page)
+    page.close()

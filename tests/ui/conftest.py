@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from scripts.airflow_api import AirflowApi
 from scripts.stack import StackConfig
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, StackController, tier_of
 
 CHROMIUM = Path(os.environ.get("MLOPS_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO_ROOT / "tests" / "ui" / "artifacts"
@@ -83,6 +84,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if browser is not None:
             browser.save_failure(item.name)
         item.session.ui_failed = True  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def empty_stack(request: pytest.FixtureRequest, stack_controller: StackController, airflow_api: AirflowApi) -> None:
+    """The tier drives the UI as an operator of a new stack would: when earlier tiers of this session used
+    the stack, their runs, models, served versions and data would be on the pages and in the way (a
+    champion the challenger must beat, other deployments' runs), so the stack is emptied and restarted
+    first (same ports and credentials; one restart, about a minute on an idle machine)."""
+    if {tier_of(item) for item in request.session.items} & {"integration", "e2e"}:
+        stack_controller.down()
+        stack_controller.clean()
+        stack_controller.up()
+        airflow_api.authenticate()
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,8 @@ for key, value in {"GX_ANALYTICS_ENABLED": "False", "MLFLOW_DISABLE_TELEMETRY": 
 from scripts.stack import StackConfig  # noqa: E402
 
 FIXTURE_USECASES = REPO_ROOT / "tests" / "fixtures" / "usecases"
-TIERS = ("unit", "dags", "integration", "e2e", "ui", "lifecycle")
+TIERS = ("unit", "dags", "integration", "e2e", "faults", "ui", "lifecycle")
+TEST_RETRY_DELAY_SECONDS = 5  # every DAG's retry delay on the test stack (MLOPS_RETRY_DELAY_SECONDS)
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -47,7 +48,8 @@ def tier_of(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its folder's tier; run the tiers in order, fast ones first, lifecycle last."""
+    """Mark each test with its folder's tier; run the tiers in order, fast ones first, then the fault
+    injections (they kill servers of the session's stack), lifecycle last."""
     for item in items:
         tier = tier_of(item)
         if tier in TIERS:
@@ -100,6 +102,10 @@ def make_test_stack_env() -> dict[str, str]:
             "AIRFLOW_PARALLELISM": "6", "PYTHONPATH": str(REPO_ROOT),
             # every failure of the bad-input tests must alert: flood control is tested on its own
             "MLOPS_ALERT_BURST": "1000",
+            # a task whose worker was killed is failed (then retried) 60 s after its last heartbeat (tests/faults)
+            "MLOPS_TASK_HEARTBEAT_TIMEOUT": "60",
+            # and retried 5 s after a failed try (production DAGs: 20-30 s): fault and bad-input tests wait less
+            "MLOPS_RETRY_DELAY_SECONDS": str(TEST_RETRY_DELAY_SECONDS),
             "MLOPS_EXTRA_USECASE_DIRS": str(FIXTURE_USECASES),
             # a source that is down: nothing listens on this loopback port
             "AIRFLOW_CONN_SOURCE_UNREACHABLE": json.dumps({

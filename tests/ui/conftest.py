@@ -92,7 +92,7 @@ def empty_stack(request: pytest.FixtureRequest, stack_controller: StackControlle
     the stack, their runs, models, served versions and data would be on the pages and in the way (a
     champion the challenger must beat, other deployments' runs), so the stack is emptied and restarted
     first (same ports and credentials; one restart, about a minute on an idle machine)."""
-    if {tier_of(item) for item in request.session.items} & {"integration", "e2e"}:
+    if {tier_of(item) for item in request.session.items} & {"integration", "e2e", "faults"}:
         stack_controller.down()
         stack_controller.clean()
         stack_controller.up()

@@ -9,6 +9,7 @@ from airflow.sdk import DAG, Param
 
 from include.common.usecase import UseCase
 from mlops.assets import challenger_asset, production_asset
+from mlops.factories import retry_delay
 from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.deployment import DeployToSlotOperator, ProductionApprovalOperator, RollbackProductionOperator
@@ -81,7 +82,7 @@ def build_deploy_dag(usecase: UseCase) -> DAG:
         max_active_runs=1,  # events batch; the newest version is deployed
         tags=["deployment", usecase.name, "bentoml", "serving"],
         doc_md=deploy_doc(usecase),
-        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},
         params={"model_version": Param(None, type=["null", "string"], pattern=r"^\d+$", title="Model version",
                                        description="Registered version to deploy. Empty: the triggering "
@@ -123,7 +124,7 @@ and `champion` follows. Also `make rollback USECASE={usecase.name}`.
 
 {guide_link("rollback")}
 """,
-        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},
         params={"to_version": Param(None, type=["null", "string"], pattern=r"^\d+$", title="Version to roll back to",
                                     description="Empty: the version the current champion replaced.")},

@@ -36,8 +36,8 @@ from include.common.metadata import Alias
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.hooks.mlflow import MlflowHook
 from scripts.airflow_api import AirflowApi
+from tests.support.curated_seed import seed_curated_days
 from tests.ui.conftest import Browser
-from tests.ui.seed import seed_curated_days
 
 ETL, TRAIN, DEPLOY, MONITOR = "etl_flights", "train_flights", "deploy_flights", "monitor_flights"
 MODEL = "flights_delay"

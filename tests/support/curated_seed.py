@@ -1,8 +1,9 @@
-"""Curated history for the ui tier, written straight to lakeFS ``main`` (cheap set-up, not under test).
+"""Curated history written straight to lakeFS ``main``: set-up for modules that test what comes after the
+ETL (training, monitoring, the UI), not the ETL itself (tested through the scheduler in its own modules).
 
-The ETL itself is tested elsewhere and, in this tier, through the UI's form and backfill dialog; the days
-seeded here only complete a training window (21 partitions for ``flights``). They are the partitions
-the ETL writes for those days (built offline from the same source rows by the use case's transform).
+The seeded partitions are the ones the ETL writes for those days, built offline from the same source rows
+by the use case's transform (``tests/support/source_data.py``); a 26-day ETL backfill through the
+scheduler took 4-5 minutes of a test session, this takes seconds.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ def seed_curated_days(usecase_name: str, first: date, last: date) -> str:
     usecase = load_usecase(usecase_name)
     hook = LakeFSHook(repository=usecase.lakefs_repository)
     hook.ensure_repository()
-    branch = f"ui-seed-{first.isoformat()}"
+    branch = f"seed-{first.isoformat()}"
     hook.create_branch(branch, source="main")
     day = first
     while day <= last:
         hook.upload(branch, usecase.partition_path(day), to_parquet_bytes(partition(usecase_name, day)))
         day += timedelta(days=1)
-    metadata = {"seeded_by": "tests/ui", "first": first.isoformat(), "last": last.isoformat()}
-    hook.commit(branch, f"ui tier: curated {usecase_name} {first}..{last} (seeded)", metadata)
+    metadata = {"seeded_by": "tests", "first": first.isoformat(), "last": last.isoformat()}
+    hook.commit(branch, f"test set-up: curated {usecase_name} {first}..{last} (seeded)", metadata)
     merge = hook.merge(branch, "main", f"Merge {branch}", metadata)
     hook.delete_branch(branch)
     return merge

@@ -30,10 +30,9 @@ It already serves on staging: {{ s['endpoint'] }}.
 {% endfor %}
 
 **Infra validation** (served for real):
-
-```
-{{ v['summary'] }}
-```
+{% for line in v['summary'].splitlines() %}
+- {{ line.lstrip('- ') }}
+{% endfor %}
 
 [MLflow model version]({{ c['model_url'] }}) · [Infra validation report]({{ v['report_url'] }}) · \
 [Staging endpoint docs]({{ s['endpoint'] }}/docs)

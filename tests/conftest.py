@@ -70,9 +70,12 @@ def free_ports(count: int) -> list[int]:
 
 
 def free_port_block(count: int) -> int:
-    """The first of ``count`` consecutive free loopback ports (the serving slots' ports)."""
+    """The first of ``count`` consecutive free loopback ports (the serving slots' ports), below the kernel's
+    ephemeral range: the stack's other ports come from that range (``free_ports``), and a block inside it once
+    held the port the kernel then gave MLflow, so a slot server found its port taken."""
+    first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(200):
-        base = random.randrange(20000, 60000 - count)
+        base = random.randrange(10000, first_ephemeral - count)
         if all(port_is_free(port) for port in range(base, base + count)):
             return base
     raise RuntimeError(f"no {count} consecutive free ports found")

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback calibrate-monitoring bench-monitoring bench
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -42,8 +42,17 @@ typecheck: setup ## mypy on include/ and plugins/
 test: setup lint typecheck ## Quality gates, then all test tiers (starts a separate test stack)
 	@$(PY) -m pytest
 
+test-faults: setup ## Only the fault injections (their own test stack; part of make test too)
+	@$(PY) -m pytest tests/faults
+
 unit: setup ## Only the tests that need no server
 	@$(PY) -m pytest tests/unit tests/dags
+
+ui: setup ## Only the ui tier: the Airflow UI in Chromium against a fresh test stack (screenshots: tests/ui/artifacts/)
+	@$(PY) -m pytest tests/ui
+
+docs-screenshots: setup ## Run the ui tier and copy its screenshots into docs/images/ (the operator's guide's pictures)
+	@MLOPS_UI_DOCS=1 $(PY) -m pytest tests/ui
 
 lock: ## Re-resolve requirements.lock from requirements.txt
 	@.venv/bin/uv pip compile -q requirements.txt -o requirements.lock --python-version 3.11 \
@@ -52,6 +61,11 @@ lock: ## Re-resolve requirements.lock from requirements.txt
 reproduce: setup ## Retrain an MLflow run and compare its metrics exactly: make reproduce RUN_ID=<run id>
 	@if [ -z "$(RUN_ID)" ]; then echo "usage: make reproduce RUN_ID=<MLflow run id>"; exit 2; fi
 	@$(PY) scripts/reproduce.py "$(RUN_ID)"
+
+rollback-data: setup ## Roll lakeFS main back to a commit, as a new commit: make rollback-data USECASE=<name> TO=<commit> REASON="..."
+	@if [ -z "$(USECASE)" ] || [ -z "$(TO)" ] || [ -z "$(REASON)" ]; then \
+	  echo 'usage: make rollback-data USECASE=<name> TO=<commit of main> REASON="why"'; exit 2; fi
+	@$(PY) scripts/rollback_data.py "$(USECASE)" "$(TO)" --reason "$(REASON)"
 
 rollback: setup ## Production back to the champion's predecessor: make rollback USECASE=<name> [TO=<version>]
 	@if [ -z "$(USECASE)" ]; then echo "usage: make rollback USECASE=<name> [TO=<model version>]"; exit 2; fi

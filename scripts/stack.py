@@ -596,6 +596,9 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__API_AUTH__JWT_SECRET": stack_secret(cfg, "airflow_jwt_secret"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
+        # how long a running task may go without a heartbeat before the scheduler fails it (and retries it):
+        # Airflow's default, 300 s, unless MLOPS_TASK_HEARTBEAT_TIMEOUT says otherwise (the fault tests: 60 s)
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": os.environ.get("MLOPS_TASK_HEARTBEAT_TIMEOUT", "300"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cfg.logs / "airflow-tasks"),
         "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'plugins'}",
         "MLOPS_REPLAY_ANCHOR": stored_replay_anchor(cfg),
@@ -604,6 +607,8 @@ def airflow_env(cfg: StackConfig) -> dict[str, str]:
         **telemetry_off(),
         # alert settings from the caller's environment override the Variable mlops_alerts
         **{key: value for key, value in os.environ.items() if key.startswith("MLOPS_ALERT_")},
+        # every DAG's delay between retries (mlops.factories.retry_delay; the test stack: 5 s), when set
+        **{key: os.environ[key] for key in ("MLOPS_RETRY_DELAY_SECONDS",) if os.environ.get(key)},
     }
 
 
@@ -722,7 +727,7 @@ def health_checks(cfg: StackConfig) -> dict[str, Callable[[], bool]]:
 
 def start_serving(cfg: StackConfig, checks: dict[str, Callable[[], bool]]) -> None:
     """The proxy, and the slot servers that served before (``make up`` after ``make down``)."""
-    from include.serving.slots import live_programs, write_proxy_files
+    from include.serving.slots import live_programs, wait_served_by, write_proxy_files
 
     layout = serving_layout(cfg)
     write_proxy_files(layout)
@@ -732,6 +737,8 @@ def start_serving(cfg: StackConfig, checks: dict[str, Callable[[], bool]]) -> No
     start_programs(cfg, *served)
     for program in served:
         wait_healthy(cfg, program, partial(http_ok, f"http://127.0.0.1:{bento_port(layout, program)}/readyz"), 300)
+        _, usecase, slot, _ = program.split("-")  # the slot answers 503 until its server is ready (serve_bento.py)
+        wait_served_by(layout.endpoint(usecase, slot), program, 60)
     if served:
         print(f"  serving: {', '.join(served)}")
 

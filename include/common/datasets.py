@@ -48,11 +48,16 @@ def read_days(repository: Repository, ref: str, usecase: UseCase, first: date, l
 def published_row_counts(repository: Repository, usecase: UseCase, count: int, exclude: date | None = None,
                          branch: str = "main", depth: int = 500) -> list[int]:
     """Row counts of the most recent distinct partitions of the use case's width published on ``branch``
-    (from merge metadata; merges without a width are daily ones)."""
+    (from merge metadata; merges without a width are daily ones). Commits a rollback undid (between a
+    rollback and the commit it went back to) are not counted."""
     excluded = exclude.isoformat() if exclude is not None else None
     seen: dict[str, int] = {}
+    undone_until: str | None = None
     for commit in repository.branch(branch).log(max_amount=depth):
         meta = commit.metadata or {}
+        if undone_until is not None and str(commit.id) != undone_until:
+            continue
+        undone_until = meta.get(CommitKey.ROLLBACK_TO)
         partition = meta.get(CommitKey.PARTITION)
         if meta.get(CommitKey.USECASE) != usecase.name or CommitKey.SOURCE_COMMIT not in meta or not partition:
             continue

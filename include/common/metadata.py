@@ -41,6 +41,13 @@ class CommitKey:
     VALIDATION_WARNINGS: Final = "validation_warnings"
     QUARANTINE: Final = "quarantine"
     SOURCE_COMMIT: Final = "source_commit"  # on a merge into main: the run branch's commit it published
+    # a rollback of main (``rollback_data_<name>``): a new commit whose content is an earlier commit's
+    ROLLBACK_TO: Final = "rollback_to"  # the commit whose content main has again
+    ROLLBACK_FROM: Final = "rollback_from"  # main's head before the rollback (its history is kept)
+    ROLLBACK_REASON: Final = "rollback_reason"
+    ROLLBACK_REQUESTED_BY: Final = "rollback_requested_by"  # the user who triggered the rollback run
+    ROLLBACK_RESTORED: Final = "rollback_restored"  # how many objects were restored / deleted
+    ROLLBACK_DELETED: Final = "rollback_deleted"
 
 
 class TagKey:
@@ -127,6 +134,7 @@ class AssetExtra:
     PATH: Final = "path"
     ROWS: Final = "rows"
     RUN_TYPE: Final = "run_type"
+    ROLLBACK_TO: Final = "rollback_to"  # on a rollback's event: the commit whose content main has again
     MODEL_NAME: Final = "model_name"
     MODEL_VERSION: Final = "model_version"
     RUN_ID: Final = "run_id"

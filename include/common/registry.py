@@ -25,6 +25,19 @@ def alias_version(client: MlflowClient, model_name: str, alias: str) -> str | No
         raise
 
 
+def has_model_version(client: MlflowClient, model_name: str, version: str) -> bool:
+    """Whether the registry holds ``model_name`` version ``version`` (a missing model holds none)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_model_version(model_name, version)
+    except MlflowException as error:
+        if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+            return False
+        raise
+    return True
+
+
 def set_alias(client: MlflowClient, model_name: str, alias: str, version: str) -> None:
     client.set_registered_model_alias(model_name, alias, version)
 

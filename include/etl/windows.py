@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from include.common.metadata import CommitKey
+from include.common.params import check_date_in_range
 from include.common.partitioning import PartitionWidth, next_start, partition_start, require_partition_start
 
 
@@ -81,7 +82,7 @@ def parse_partition_date(value: str | None) -> date:
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise ValueError(f"partition date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+        raise ValueError(f"parameter 'partition_date': {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def parse_datetime(value: str, name: str) -> datetime:
@@ -95,11 +96,13 @@ def parse_datetime(value: str, name: str) -> datetime:
 
 
 def resolve_partition(partition_date: str | None, interval_start: str | None, interval_end: str | None,
-                      width: PartitionWidth, timezone: str) -> Partition:
+                      width: PartitionWidth, timezone: str, bounds: tuple[date, date] | None = None) -> Partition:
     """The partition a run loads: the ``partition_date`` parameter if set, else the run's data interval.
 
     Values are rendered templates: empty (``""`` or ``"None"``) means unset. ``ValueError`` says why a
-    run names no partition or a value that is not a partition start.
+    run names no partition or a value that is not a partition start. ``bounds``: the first and last
+    partition starts the source holds; a ``partition_date`` outside them is refused (``ParameterError``)
+    before anything is read or written.
     """
     manual, start, end = (None if not value or value == "None" else value
                           for value in (partition_date, interval_start, interval_end))
@@ -107,6 +110,8 @@ def resolve_partition(partition_date: str | None, interval_start: str | None, in
         return partition_of_interval(parse_datetime(start, "data_interval_start"),
                                      parse_datetime(end, "data_interval_end"), width, timezone)
     day = parse_partition_date(manual)
+    if bounds is not None:
+        check_date_in_range("partition_date", day, *bounds, what=f"the source's {width} partitions")
     try:
         return partition_at(day, width, timezone)
     except ValueError as error:

@@ -6,11 +6,18 @@ once it answers ``/readyz`` does the proxy's configuration point to it and nginx
 (old workers finish their requests); the old server is stopped once no connection to it is left
 (BentoML drains on SIGTERM). The processes are supervisord programs of the stack, so a crashed server
 is restarted and ``make up`` brings back what each slot served (``state/<use case>-<slot>.json``).
+
+While the server a slot routes to starts again (after a crash, or at ``make up``), the slot answers a
+clean 503 "restarting" at once (``hold_slot``, by ``scripts/serve_bento.py`` before the server binds its
+port) until the server is ready (``release_slot_when_ready``): BentoML binds the port before its worker
+has loaded the model, and the proxy would otherwise hold each request until then.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -130,12 +137,16 @@ def write_json(path: Path, values: dict[str, Any]) -> None:
     partial.replace(path)  # atomic: a reader never sees half a file
 
 
+def unavailable(message: str) -> str:
+    return ("    default_type application/json;\n"
+            f"    location / {{ return 503 '{{\"error\": \"{message}\"}}'; }}\n")
+
+
 def proxy_conf(layout: SlotLayout, usecase: str, slot: str, color: str | None) -> str:
     """nginx ``server`` block of one slot: proxy to the live colour, or 503 while nothing is deployed."""
     listen = f"    listen 127.0.0.1:{layout.proxy_port(usecase, slot)};\n"
     if color is None:
-        body = ("    default_type application/json;\n"
-                f"    location / {{ return 503 '{{\"error\": \"no model deployed to {usecase} {slot}\"}}'; }}\n")
+        body = unavailable(f"no model deployed to {usecase} {slot}")
     else:
         server = f"http://127.0.0.1:{layout.server_port(usecase, slot, color)}"
         body = (f"    location = /docs {{ proxy_pass {server}/; }}  # BentoML's API docs page is its root\n"
@@ -189,12 +200,73 @@ def write_proxy_files(layout: SlotLayout) -> None:
             write_slot_conf(layout, usecase, slot, state.color if state else None)
 
 
-def write_slot_conf(layout: SlotLayout, usecase: str, slot: str, color: str | None) -> None:
-    path = layout.nginx_dir / "slots" / f"{usecase}-{slot}.conf"
+def restarting_conf(layout: SlotLayout, usecase: str, slot: str, color: str) -> str:
+    """The slot answering 503 at once while its live server (``color``) starts again."""
+    return (f"# {usecase} {slot}: {layout.program(usecase, slot, color)} restarting, written by "
+            f"include/serving/slots.py\nserver {{\n    listen 127.0.0.1:{layout.proxy_port(usecase, slot)};\n"
+            f"{unavailable(f'the {usecase} {slot} model server is restarting')}}}\n")
+
+
+def slot_conf_path(layout: SlotLayout, usecase: str, slot: str) -> Path:
+    return layout.nginx_dir / "slots" / f"{usecase}-{slot}.conf"
+
+
+def write_slot_conf(layout: SlotLayout, usecase: str, slot: str, color: str | None, text: str | None = None) -> None:
+    path = slot_conf_path(layout, usecase, slot)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
-    partial.write_text(proxy_conf(layout, usecase, slot, color))
+    partial.write_text(text if text is not None else proxy_conf(layout, usecase, slot, color))
     partial.replace(path)
+
+
+def signal_proxy(layout: SlotLayout) -> bool:
+    """A graceful reload (SIGHUP) of the proxy's nginx master, found by its pid file; False if it is not running."""
+    try:
+        pid = int((layout.nginx_dir / "nginx.pid").read_text())
+        if b"nginx" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return False  # a stale pid file: the pid is another program's now
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def hold_slot(layout: SlotLayout, usecase: str, slot: str, color: str) -> bool:
+    """If the proxy routes ``slot`` to ``color``'s server (starting again: it crashed, or the stack restarts),
+    make the slot answer 503 "restarting" until ``release_slot_when_ready``; True when the slot is held.
+
+    A colour that the slot does not route to (a deployment starting the idle colour) changes nothing.
+    """
+    path = slot_conf_path(layout, usecase, slot)
+    held = restarting_conf(layout, usecase, slot, color)
+    current = path.read_text() if path.exists() else ""
+    if current not in (proxy_conf(layout, usecase, slot, color), held):
+        return False
+    if current != held:
+        write_slot_conf(layout, usecase, slot, color, held)
+        signal_proxy(layout)
+    return True
+
+
+def release_slot_when_ready(layout: SlotLayout, usecase: str, slot: str, color: str, timeout: float) -> bool:
+    """Route the held slot to ``color``'s server again once it answers ``/readyz``; False if it did not in time,
+    or if the slot no longer waits for it (a deployment switched it meanwhile: that wins)."""
+    url = f"http://127.0.0.1:{layout.server_port(usecase, slot, color)}/readyz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ready = requests.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            ready = False
+        if ready:
+            path = slot_conf_path(layout, usecase, slot)
+            if not path.exists() or path.read_text() != restarting_conf(layout, usecase, slot, color):
+                return False
+            write_slot_conf(layout, usecase, slot, color)
+            signal_proxy(layout)
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def live_programs(layout: SlotLayout) -> list[str]:

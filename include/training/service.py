@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from include.common.datasets import read_days
 from include.common.metadata import Alias
-from include.common.registry import alias_version
+from include.common.params import ParameterError, check_date_in_range, partitions_between
+from include.common.registry import alias_version, has_model_version
 from include.common.retraining import cooldown_refusal
 from include.common.usecase import UseCase
 from include.training.gate import GateDecision, HoldoutData, ModelScore, evaluate_gate
@@ -72,6 +73,7 @@ def pin_window(usecase: UseCase, available: list[date], window_days: int, window
     """The partitions (their starts) a run trains on: the last ``window_days`` partitions of the use case's
     width; ``TooFewDaysError`` when they cannot hold train + holdout (both counted in partitions too)."""
     training, width = usecase.require_training(), usecase.partition_width
+    check_window_parameters(usecase, window_days, window_end)
     try:
         days = training_window(available, window_days, window_end, width)
     except ValueError as error:
@@ -85,14 +87,29 @@ def pin_window(usecase: UseCase, available: list[date], window_days: int, window
     return days
 
 
+def check_window_parameters(usecase: UseCase, window_days: int, window_end: date | None) -> None:
+    """``TrainingInputError`` naming ``window_days`` or ``window_end`` when they leave the source's data range
+    (a window wider than every partition the source holds, an end outside its days)."""
+    width = usecase.partition_width
+    most = partitions_between(*usecase.partition_range(), width)
+    try:
+        if not 1 <= window_days <= most:
+            raise ParameterError("window_days", f"{window_days} {width} partitions: the source holds {most} "
+                                                f"(1 to {most})")
+        if window_end is not None:
+            check_date_in_range("window_end", window_end, *usecase.date_range(), what="the source's days")
+    except ParameterError as error:
+        raise TrainingInputError(str(error)) from None
+
+
 def parse_hyperparameters(text: str | None) -> dict[str, Any]:
     """A run's hyperparameters parameter: a JSON object (empty: the use case's defaults)."""
     try:
         value = json.loads(text) if text else {}
     except json.JSONDecodeError as error:
-        raise TrainingInputError(f"hyperparameters must be a JSON object, not {text!r}: {error}") from None
+        raise TrainingInputError(f"parameter 'hyperparameters' must be a JSON object, not {text!r}: {error}") from None
     if not isinstance(value, dict):
-        raise TrainingInputError(f"hyperparameters must be a JSON object, not {text!r}")
+        raise TrainingInputError(f"parameter 'hyperparameters' must be a JSON object, not {text!r}")
     return value
 
 
@@ -108,7 +125,7 @@ def run_settings_for(usecase: UseCase, pinned: PinnedData, *, family: str | None
     try:
         check_hyperparameters(family, usecase.task, merged)
     except ValueError as error:
-        raise TrainingInputError(str(error)) from None
+        raise TrainingInputError(f"parameter 'hyperparameters': {error}") from None
     return RunSettings(usecase=usecase.name, window_start=pinned.window_start, window_end=pinned.window_end,
                        holdout_days=training.holdout_days, family=family, hyperparameters=merged,
                        seed=training.seed if seed is None else seed, decision_threshold=training.decision_threshold,
@@ -179,6 +196,8 @@ def evaluate_version(client: MlflowClient, repository: Repository, usecase: UseC
     version = version or alias_version(client, model_name, Alias.CHAMPION)
     if not version:
         raise TrainingInputError(f"{model_name} has no '{Alias.CHAMPION}' alias; name the version to evaluate")
+    if not has_model_version(client, model_name, version):
+        raise TrainingInputError(f"parameter 'evaluate_model_version': {model_name} has no version {version!r}")
     holdout = read_holdout(repository, usecase, data.commit_id, settings)
     _, evaluation = score_version(client, usecase, version, holdout, settings)
     logged = log_evaluation_run(client, usecase=usecase, settings=settings, model_version=version,

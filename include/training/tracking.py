@@ -11,6 +11,7 @@ nothing here sets a process-wide tracking URI or builds a client of its own.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 import time
@@ -35,6 +36,7 @@ from include.training.trainer import Evaluation, RunSettings, TrainedModel
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+log = logging.getLogger(__name__)
 METRIC_KEY_UNSAFE = re.compile(r"[^\w\-. :/]+")
 # Types in our own pipelines that skops (MLflow's safe sklearn format) must be told to trust.
 SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -171,15 +173,27 @@ def drift_triggered_days(client: MlflowClient, usecase: UseCase) -> list[date]:
 
 
 def fail_unfinished_runs(client: MlflowClient, usecase: UseCase, tags: dict[str, str]) -> list[str]:
-    """Mark this task's runs that never finished (a crashed earlier try) as FAILED; return their ids."""
+    """Mark this task's runs that never finished (a crashed earlier try) as FAILED; return their ids.
+
+    A try that died after registering its model but before finishing its run (MLflow or the worker killed
+    in between) left a model version no gate will ever judge: those versions are deleted, so a retry that
+    registers its own leaves one version per task run, never two.
+    """
     experiment = client.get_experiment_by_name(experiment_name(usecase))
     if experiment is None:
         return []
     query = " and ".join(f"tags.`{key}` = '{value}'" for key, value in sorted(tags.items()))
-    runs = client.search_runs([experiment.experiment_id], f"{query} and attributes.status = 'RUNNING'")
-    for run in runs:
-        client.set_terminated(run.info.run_id, "FAILED")
-    return [run.info.run_id for run in runs]
+    unfinished = [run for run in client.search_runs([experiment.experiment_id], query)
+                  if run.info.status != "FINISHED"]
+    marked = [run.info.run_id for run in unfinished if run.info.status == "RUNNING"]
+    for run_id in marked:
+        client.set_terminated(run_id, "FAILED")
+    for run in unfinished:
+        for version in client.search_model_versions(f"run_id = '{run.info.run_id}'"):
+            log.warning("deleting %s version %s: registered by run %s of an earlier try that never finished",
+                        version.name, version.version, run.info.run_id)
+            client.delete_model_version(version.name, version.version)
+    return marked
 
 
 @contextmanager

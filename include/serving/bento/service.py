@@ -16,6 +16,8 @@ it); adaptive batching merges concurrent requests. BentoML adds ``/livez``, ``/r
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,6 +48,30 @@ def frame_of(rows: list[dict[str, Any]]) -> pd.DataFrame:
         if PYTHON_TYPES[feature["type"]] in (int, float):
             frame[feature["name"]] = pd.to_numeric(frame[feature["name"]])
     return frame
+
+
+def exit_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux; called at import, in the main thread).
+
+    In a BentoML worker the parent is the server's arbiter. Circus starts each worker in a session of its
+    own (``setsid``), outside the server's process group: a SIGKILL to that group (supervisord's
+    ``killasgroup``, the OOM killer, fault 6 of ``tests/faults``) left the worker running with the port,
+    still serving, and every restart of the server failed with "Address already in use". In the arbiter
+    (it imports the service too) the parent is supervisord or the process that started the server.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) != 0:  # 1: PR_SET_PDEATHSIG
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+exit_with_parent()
 
 
 class Prediction(BaseModel):

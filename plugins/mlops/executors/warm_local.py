@@ -6,6 +6,11 @@ pyarrow, Great Expectations and the lakeFS SDK costs several seconds per task ot
 365-day backfill of four tasks per day that is most of the wall time. Project code
 (``include/``, ``plugins/``) is never preloaded, so edits still apply to the next task.
 
+The executor imports them once in its own process (the scheduler) before ``start()`` forks its
+``parallelism`` workers, which inherit them (copy-on-write pages, shared): every worker importing
+them at once starved a busy 2-core machine for 85 s to 6 min after a scheduler restart (fault 5 of
+``tests/faults``). Workers forked later (one replacing a dead worker) inherit them the same way.
+
 Enable with ``AIRFLOW__CORE__EXECUTOR=mlops.executors.warm_local.WarmLocalExecutor``; choose the
 modules with ``MLOPS_WORKER_PRELOAD`` (comma-separated; empty disables preloading).
 
@@ -24,6 +29,7 @@ import inspect
 import logging
 import multiprocessing
 import os
+import time
 from typing import Any
 
 from airflow.executors import local_executor
@@ -84,6 +90,14 @@ class WarmLocalExecutor(LocalExecutor):
     """A LocalExecutor with preloaded workers (see the module docstring)."""
 
     _fallback_reason: str | None = None
+
+    def start(self) -> None:
+        if multiprocessing.get_start_method() == "fork" and not internals_mismatch():
+            started = time.monotonic()
+            loaded = preload(os.environ.get("MLOPS_WORKER_PRELOAD", DEFAULT_PRELOAD))
+            log.info("executor pid %d preloaded %s for its workers in %.1f s", os.getpid(), loaded,
+                     time.monotonic() - started)
+        super().start()
 
     def _spawn_worker(self) -> None:
         if self._fallback_reason is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
@@ -10,6 +10,8 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from include.common.partitioning import cron_expression
 from include.common.usecase import UseCase
 from mlops.assets import curated_asset
+from mlops.factories import retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.etl import (
     AnnounceCuratedOperator,
@@ -54,6 +56,8 @@ the next start in {usecase.source.timezone}. Partitions: **{first} → {last}** 
 History is loaded with backfills (Trigger → Backfill in the UI, `airflow backfill create`, or
 `POST /api/v2/backfills`; the range is of logical dates, i.e. partition starts at local midnight in
 {usecase.source.timezone}). Failures alert by email and webhook (flood-controlled per DAG).
+
+{guide_link("daily", "history", "quarantine", "alerts")}
 """
 
 
@@ -71,10 +75,10 @@ def build_etl_dag(usecase: UseCase) -> DAG:
         max_active_runs=usecase.max_active_runs,
         tags=["etl", usecase.name, "lakefs", "great-expectations"],
         doc_md=etl_doc(usecase, first, last),
-        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=20),
+        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": retry_delay(20),
                       "on_failure_callback": failure_notifier()},
         params={"partition_date": Param(
-            None, type=["null", "string"], format="date", title="Partition start",
+            None, type=["null", "string"], format="date", maxLength=10, title="Partition start",
             description=f"The {usecase.partition_width} partition to (re)load, named by its start "
                         f"({STARTS[usecase.partition_width]}), {first} to {last}. Leave empty for scheduled "
                         "runs and backfills (they load their data interval).")},

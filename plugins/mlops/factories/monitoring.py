@@ -10,6 +10,8 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from include.common.partitioning import cron_expression
 from include.common.usecase import UseCase
 from mlops.assets import drift_asset
+from mlops.factories import retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.monitoring import (
     DAY_TEMPLATE,
@@ -58,6 +60,8 @@ backfillable from the UI: Trigger → Backfill), or the `day` parameter of a man
    is true, now {str(guard.from_backfill).lower()}, or the run's `retrain_in_backfill` param asks);
    the day is after the champion's window with ≥ {guard.min_new_labelled_rows} labelled rows since; at most one
    request per {guard.cooldown_days} monitored days (re-checked by `train_{usecase.name}`).
+
+{guide_link("drift", "alerts", "logs")}
 """
 
 
@@ -73,12 +77,13 @@ def build_monitoring_dag(usecase: UseCase) -> DAG:
         max_active_runs=4,
         tags=["monitoring", usecase.name, "evidently", "drift"],
         doc_md=monitoring_doc(usecase),
-        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},
         params={
-            "day": Param(None, type=["null", "string"], format="date", title="Day to monitor",
-                         description=f"A manual run's {usecase.partition_width} partition (its start). Leave empty "
-                                     "for scheduled runs and backfills (they monitor their data interval)."),
+            "day": Param(None, type=["null", "string"], format="date", maxLength=10, title="Day to monitor",
+                         description=f"A manual run's {usecase.partition_width} partition (its start), {first} to "
+                                     f"{last}. Leave empty for scheduled runs and backfills (they monitor their "
+                                     "data interval)."),
             "retrain_in_backfill": Param(False, type="boolean", title="Backfill may request retraining",
                                          description="Drift found by a backfill run requests a retraining too "
                                                      "(other guard rails still apply)."),

@@ -9,6 +9,8 @@ from airflow.sdk import DAG, Param
 
 from include.common.usecase import UseCase
 from mlops.assets import challenger_asset, production_asset
+from mlops.factories import retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.deployment import DeployToSlotOperator, ProductionApprovalOperator, RollbackProductionOperator
 from mlops.operators.serving import InfraValidationOperator, PackageBentoOperator, ResolveCandidateOperator
@@ -28,10 +30,9 @@ It already serves on staging: {{ s['endpoint'] }}.
 {% endfor %}
 
 **Infra validation** (served for real):
-
-```
-{{ v['summary'] }}
-```
+{% for line in v['summary'].splitlines() %}
+- {{ line.lstrip('- ') }}
+{% endfor %}
 
 [MLflow model version]({{ c['model_url'] }}) · [Infra validation report]({{ v['report_url'] }}) · \
 [Staging endpoint docs]({{ s['endpoint'] }}/docs)
@@ -66,6 +67,8 @@ events are ignored), or manually with **model_version**. Only gated versions of 
 6. `deploy_production`: the production slot switches with no failed request (the new server must be ready
    before the proxy routes to it; the old one drains); `champion` moves and the replaced champion is
    recorded for `rollback_{usecase.name}`.
+
+{guide_link("approve", "rollback", "alerts")}
 """
 
 
@@ -78,7 +81,7 @@ def build_deploy_dag(usecase: UseCase) -> DAG:
         max_active_runs=1,  # events batch; the newest version is deployed
         tags=["deployment", usecase.name, "bentoml", "serving"],
         doc_md=deploy_doc(usecase),
-        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},
         params={"model_version": Param(None, type=["null", "string"], pattern=r"^\d+$", title="Model version",
                                        description="Registered version to deploy. Empty: the triggering "
@@ -117,8 +120,10 @@ def build_rollback_dag(usecase: UseCase) -> DAG:
 
 Production switches back to the champion's recorded predecessor (or **to_version**) with no failed request,
 and `champion` follows. Also `make rollback USECASE={usecase.name}`.
+
+{guide_link("rollback")}
 """,
-        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": usecase.owner, "retries": 1, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},
         params={"to_version": Param(None, type=["null", "string"], pattern=r"^\d+$", title="Version to roll back to",
                                     description="Empty: the version the current champion replaced.")},

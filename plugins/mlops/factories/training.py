@@ -6,9 +6,12 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
+from include.common.params import LAKEFS_REF_PATTERN, MAX_SEED, MODEL_VERSION_PATTERN, partitions_between
 from include.common.partitioning import amount
 from include.common.usecase import MODEL_FAMILIES, UseCase
 from mlops.assets import challenger_asset, curated_asset, drift_asset
+from mlops.factories import retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.base import ChooseBranchOperator, as_bool
 from mlops.operators.training import (
@@ -57,31 +60,37 @@ holdout {training.holdout_days}, at least {training.min_train_days} to train.
    `champion` is never moved here.
 
 Reproduce any run: `make reproduce RUN_ID=<mlflow run id>`.
+
+{guide_link("daily", "approve", "alerts", "logs")}
 """
 
 
 def training_params(usecase: UseCase) -> dict[str, Param]:
     training, width = usecase.require_training(), usecase.partition_width
     fewest = training.holdout_days + training.min_train_days
+    most = partitions_between(*usecase.partition_range(), width)  # every partition the source holds
+    first, last = usecase.date_range()
     return {
-        "window_days": Param(training.window_days, type="integer", minimum=fewest,
+        "window_days": Param(training.window_days, type="integer", minimum=fewest, maximum=max(most, fewest),
                              title=f"Training window ({width} partitions)",
                              description=f"Counts partitions, not calendar days: the last N {width}s of "
                                          f"curated data, holdout (last {amount(width, training.holdout_days)}) "
                                          "included."),
         "window_end": Param(None, type=["null", "string"], format="date", title="Window end",
-                            description=f"A day in the window's last {width} partition. Empty: the latest partition "
-                                        "at the commit."),
-        "data_commit": Param(None, type=["null", "string"], title="lakeFS commit or branch",
+                            description=f"A day in the window's last {width} partition, {first} to {last}. Empty: the "
+                                        "latest partition at the commit."),
+        "data_commit": Param(None, type=["null", "string"], pattern=LAKEFS_REF_PATTERN, maxLength=300,
+                             title="lakeFS commit or branch",
                              description="Empty: the triggering Asset event's commit, else main's head."),
         "model_family": Param(training.family, type="string", enum=list(MODEL_FAMILIES), title="Model family"),
         "hyperparameters": Param({}, type="object", title="Hyperparameters",
                                  description="Override the use case's defaults for the family, e.g. "
                                              '{"max_iter": 300, "learning_rate": 0.05}.'),
-        "seed": Param(training.seed, type="integer", title="Random seed"),
+        "seed": Param(training.seed, type="integer", minimum=0, maximum=MAX_SEED, title="Random seed"),
         "evaluate_only": Param(False, type="boolean", title="Evaluate only",
                                description="Train nothing: score the champion (or the version below) and log it."),
-        "evaluate_model_version": Param(None, type=["null", "string"], title="Model version to evaluate",
+        "evaluate_model_version": Param(None, type=["null", "string"], pattern=MODEL_VERSION_PATTERN,
+                                        title="Model version to evaluate",
                                         description="With 'Evaluate only'. Empty: the champion."),
         "shuffle_labels": Param(False, type="boolean", title="Sanity check: shuffle labels",
                                 description="Train on permuted labels; the gate must reject the result."),
@@ -102,7 +111,7 @@ def build_training_dag(usecase: UseCase) -> DAG:
         max_active_runs=1,
         tags=["training", usecase.name, "mlflow", "gate"],
         doc_md=training_doc(usecase),
-        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": usecase.owner, "retries": 2, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},
         params=training_params(usecase),
     ) as dag:

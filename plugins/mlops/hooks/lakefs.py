@@ -135,10 +135,33 @@ class LakeFSHook(BaseHook):
 
     def find_merge(self, source_commit: str, branch: str = "main", depth: int = 200) -> str | None:
         """The commit on ``branch`` that merged ``source_commit`` (recorded in its metadata), if any."""
+        return self.find_commit({CommitKey.SOURCE_COMMIT: source_commit}, branch, depth)
+
+    def find_commit(self, metadata: dict[str, str], branch: str = "main", depth: int = 200) -> str | None:
+        """The newest commit in ``branch``'s history whose metadata holds every item of ``metadata``."""
         for commit in self.branch(branch).log(max_amount=depth):
-            if (commit.metadata or {}).get(CommitKey.SOURCE_COMMIT) == source_commit:
+            found = commit.metadata or {}
+            if all(found.get(key) == value for key, value in metadata.items()):
                 return str(commit.id)
         return None
+
+    def in_history(self, commit_id: str, branch: str = "main", depth: int = 5000) -> bool:
+        """Whether ``commit_id`` is ``branch``'s head or one of its ancestors (within ``depth`` commits)."""
+        return any(str(commit.id) == commit_id for commit in self.branch(branch).log(max_amount=depth))
+
+    def diff(self, left: str, right: str) -> list[tuple[str, str]]:
+        """``(type, path)`` of every object that differs between two references' trees (a two-dot diff:
+        ``added`` is in ``right`` only, ``removed`` in ``left`` only, ``changed`` in both)."""
+        changes = self.repository().ref(left).diff(other_ref=right, type="two_dot")
+        return [(str(change.type), str(change.path)) for change in changes]
+
+    def copy_from(self, ref: str, path: str, branch: str) -> None:
+        """Stage ``path`` on ``branch`` as it is at ``ref`` (a server-side copy; no bytes move)."""
+        self.repository().ref(ref).object(path).copy(branch, path)
+
+    def delete_objects(self, branch: str, paths: list[str]) -> None:
+        for start in range(0, len(paths), 1000):  # the server takes at most 1000 paths per call
+            self.branch(branch).delete_objects(paths[start:start + 1000])
 
     def ui_url(self, suffix: str) -> str:
         return f"{self.endpoint}/repositories/{self.repository_id}/{suffix}"

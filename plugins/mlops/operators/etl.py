@@ -64,7 +64,7 @@ class LakeFSOperator(UseCaseOperator):
         usecase = self.load_usecase()
         try:
             partition = resolve_partition(self.partition_date, self.data_interval_start, self.data_interval_end,
-                                          usecase.partition_width, usecase.source.timezone)
+                                          usecase.partition_width, usecase.source.timezone, usecase.partition_range())
         except ValueError as error:
             raise PartitionDateError(f"{usecase.name}: {error}") from None
         self.branch = branch_name(f"etl-{usecase.name}-{partition.start.isoformat()}", context["dag_run"].run_id)

@@ -27,14 +27,25 @@ INTERVAL_TEMPLATE = "{{ dag_run.data_interval_start.isoformat() if dag_run.data_
 
 
 def monitored_day(usecase: UseCase, day: Any, interval_start: Any) -> date:
-    """The ``day`` param of a manual run, else the partition the data interval starts (source time zone)."""
+    """The ``day`` param of a manual run, else the partition the data interval starts (source time zone).
+
+    A ``day`` outside the source's partitions fails at once naming the parameter (``InputError``, no
+    retry): the sensor would otherwise wait its whole timeout for a partition that never comes.
+    """
+    from include.common.params import ParameterError, check_date_in_range, parse_date
     from include.common.partitioning import require_partition_start
 
     text, start = optional_text(day), optional_text(interval_start)
     try:
         if text:
-            value = date.fromisoformat(text)
-        elif start:
+            value = parse_date("day", text)
+            check_date_in_range("day", value, *usecase.partition_range(),
+                                what=f"the source's {usecase.partition_width} partitions")
+            try:
+                return require_partition_start(value, usecase.partition_width)
+            except ValueError as error:
+                raise ParameterError("day", str(error)) from None
+        if start:
             value = datetime.fromisoformat(start).astimezone(ZoneInfo(usecase.source.timezone)).date()
         else:
             raise ValueError("a manual run needs the 'day' parameter (it has no data interval)")

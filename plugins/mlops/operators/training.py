@@ -68,7 +68,7 @@ class PinTrainingDataOperator(TrainingOperator):
         self.window_days, self.window_end, self.data_commit = window_days, window_end, data_commit
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from lakefs.exceptions import NotFoundException
+        from lakefs.exceptions import BadRequestException, NotFoundException
 
         from include.common.datasets import partition_days
         from include.common.metadata import AssetExtra
@@ -87,7 +87,7 @@ class PinTrainingDataOperator(TrainingOperator):
         hook = self.lakefs(usecase)
         try:
             commit_id = hook.resolve_commit(reference)
-        except NotFoundException:
+        except (NotFoundException, BadRequestException):
             raise InputError(f"lakeFS has no reference {reference!r} in repository {hook.repository_id!r} (check "
                              "the data_commit parameter; if the repository itself is missing, load data with the "
                              "use case's ETL first)") from None

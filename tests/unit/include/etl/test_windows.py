@@ -83,3 +83,14 @@ def test_a_run_without_a_date_or_an_interval_says_what_to_set() -> None:
         resolve_partition("next monday", "", "", "week", NY)
     with pytest.raises(ValueError, match="has no time zone"):
         resolve_partition("", "2013-03-04T05:00:00", "2013-03-11T04:00:00", "week", NY)
+
+
+def test_a_partition_date_outside_the_source_range_is_refused_naming_the_parameter() -> None:
+    bounds = (date(2013, 1, 1), date(2013, 12, 31))
+    assert resolve_partition("2013-02-04", "", "", "day", NY, bounds).start == date(2013, 2, 4)
+    for outside in ("1999-01-01", "2012-12-31", "2014-01-01", "2099-12-31"):
+        with pytest.raises(ValueError, match=f"parameter 'partition_date': {outside} is outside the source's day "
+                                             r"partitions \(2013-01-01 to 2013-12-31\)"):
+            resolve_partition(outside, "None", "None", "day", NY, bounds)
+    with pytest.raises(ValueError, match="parameter 'partition_date': 'yesterday' is not an ISO date"):
+        resolve_partition("yesterday", "", "", "day", NY, bounds)

@@ -126,3 +126,19 @@ def test_missing_private_function_or_attribute_is_reported(monkeypatch: pytest.M
 def test_spawn_worker_taking_an_argument_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LocalExecutor, "_spawn_worker", lambda self, team: None)
     assert "takes arguments" in (internals_mismatch() or "")
+
+
+def test_start_preloads_once_in_the_executor_before_forking_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers inherit the modules from the scheduler's process instead of each importing them."""
+    events: list[str] = []
+    monkeypatch.setenv("MLOPS_WORKER_PRELOAD", "json,nothing_such_module_here")
+    monkeypatch.setattr(warm_local, "preload", lambda modules: events.append(f"preload {modules}") or ["json"])
+    monkeypatch.setattr(LocalExecutor, "_spawn_workers_with_gc_freeze",
+                        lambda self, number: events.append(f"fork {number}"))
+    executor = WarmLocalExecutor(parallelism=3)
+    executor.start()
+    try:
+        assert events == ["preload json,nothing_such_module_here", "fork 3"]
+    finally:
+        executor.activity_queue.close()
+        executor.result_queue.close()

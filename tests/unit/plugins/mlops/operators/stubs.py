@@ -33,7 +33,7 @@ def stub_context(*, task_id: str, dag_id: str = "etl_flights", run_id: str = "ma
                  params: dict[str, Any] | None = None) -> dict[str, Any]:
     """The keys of Airflow's task context that the operators read."""
     return {"ti": FakeTaskInstance(task_id),
-            "dag_run": SimpleNamespace(run_id=run_id, run_type=run_type, dag_id=dag_id),
+            "dag_run": SimpleNamespace(run_id=run_id, run_type=run_type, dag_id=dag_id, triggering_user_name="admin"),
             "params": params or {}, "logical_date": None, "data_interval_start": None, "data_interval_end": None,
             "outlet_events": defaultdict(lambda: SimpleNamespace(extra={})),
             "triggering_asset_events": triggering_asset_events or {}}
@@ -74,6 +74,7 @@ class FakeLakeFS:
     staged: dict[str, dict[str, bytes]] = field(default_factory=dict)  # branch -> objects (committed + staged)
     log: dict[str, list[str]] = field(default_factory=dict)      # branch -> commit ids, newest first
     conflict_on_merge: bool = False
+    bases: dict[str, str] = field(default_factory=dict)          # branch -> the commit it was created from
     calls: list[tuple[str, Any]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -103,6 +104,7 @@ class FakeLakeFS:
             head = self.heads.get(source, source)
             self.heads[name], self.staged[name] = head, dict(self.commits[head].objects)
             self.log[name] = [head, *self.log.get(source, [])]
+            self.bases[name] = head
         return self.heads[name]
 
     def recreate_branch(self, name: str, source: str = "main") -> str:
@@ -169,11 +171,42 @@ class FakeLakeFS:
                 return commit_id
         return None
 
+    def find_commit(self, metadata: dict[str, str], branch: str = "main", depth: int = 200) -> str | None:
+        for commit_id in self.log[branch][:depth]:
+            found = self.commits[commit_id].metadata
+            if all(found.get(key) == value for key, value in metadata.items()):
+                return commit_id
+        return None
+
+    def in_history(self, commit_id: str, branch: str = "main", depth: int = 5000) -> bool:
+        return commit_id in self.log[branch][:depth]
+
+    def _objects(self, ref: str) -> dict[str, bytes]:
+        return self.staged[ref] if ref in self.staged else self.commits[ref].objects
+
+    def diff(self, left: str, right: str) -> list[tuple[str, str]]:
+        before, after = self._objects(left), self._objects(right)
+        return sorted([("added", p) for p in after if p not in before] + [("removed", p) for p in before
+                                                                          if p not in after]
+                      + [("changed", p) for p in after if p in before and after[p] != before[p]])
+
+    def copy_from(self, ref: str, path: str, branch: str) -> None:
+        self._require(branch)
+        self.staged[branch][path] = self._objects(ref)[path]
+
+    def delete_objects(self, branch: str, paths: list[str]) -> None:
+        self._require(branch)
+        for path in paths:
+            del self.staged[branch][path]
+
     def merge(self, source: str, destination: str, message: str, metadata: dict[str, str]) -> str:
         self.calls.append(("merge", (source, destination)))
         if self.conflict_on_merge:
             raise ConflictException(409, "Conflict")
-        merged = {**self.commits[self.heads[destination]].objects, **self.commits[self.heads[source]].objects}
+        ours = self.commits[self.heads[source]].objects
+        base = self.commits[self.bases[source]].objects if source in self.bases else {}
+        merged = {path: data for path, data in {**self.commits[self.heads[destination]].objects, **ours}.items()
+                  if path in ours or path not in base}  # deleted on the source branch: deleted
         commit_id = self._new_commit(message, metadata, merged)
         self.heads[destination], self.staged[destination] = commit_id, dict(merged)
         self.log[destination].insert(0, commit_id)

@@ -16,7 +16,13 @@ from include.common.usecase import load_usecase
 from include.monitoring.service import DayReport, MonitoringSkip
 from include.monitoring.tracking import MonitoringRun
 from mlops.assets import drift_asset
-from mlops.operators.monitoring import DriftAlertOperator, MonitorDayOperator, RequestRetrainingOperator
+from mlops.operators.base import InputError
+from mlops.operators.monitoring import (
+    DriftAlertOperator,
+    MonitorDayOperator,
+    RequestRetrainingOperator,
+    monitored_day,
+)
 from tests.unit.plugins.mlops.operators.stubs import FakeLakeFS, FakeMlflowHook, stub_context
 
 USECASE = load_usecase("flights")
@@ -35,6 +41,18 @@ def result(verdict: str = "drift", day: str = "2013-02-09") -> dict[str, Any]:
             "trend_url": "http://t", "lakefs_url": "http://l",
             "champion": {"model_name": "flights_delay", "version": "3", "window_end": "2013-01-31"},
             "current": {"commit": "c0ffee"}}
+
+
+@pytest.mark.parametrize(("day", "message"), [
+    ("1999-01-04", "parameter 'day': 1999-01-04 is outside the source's day partitions (2013-01-01 to 2013-12-31)"),
+    ("2014-01-01", "parameter 'day': 2014-01-01 is outside the source's day partitions"),
+    ("04/02/2013", "parameter 'day': '04/02/2013' is not an ISO date"),
+])
+def test_a_day_the_data_refutes_fails_at_once_naming_the_parameter(day: str, message: str) -> None:
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        monitored_day(USECASE, day, "")
+    assert monitored_day(USECASE, "2013-02-04", "") == date(2013, 2, 4)
+    assert monitored_day(USECASE, "", "2013-02-04T05:00:00+00:00") == date(2013, 2, 4)
 
 
 def test_a_day_without_a_champion_skips_and_writes_nothing(lakefs: FakeLakeFS, mlflow: FakeMlflowHook,

@@ -194,7 +194,8 @@ def test_without_a_finished_run_earlier_tries_are_failed_and_the_model_trained(
 def test_hyperparameters_that_are_not_json_fail_before_mlflow_is_touched(lakefs: FakeLakeFS,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(TrainingOperator, "mlflow", must_not_run("MLflow"))
-    with pytest.raises(InputError, match=re.escape("hyperparameters must be a JSON object, not '{max_iter: 3}'")):
+    expected = "parameter 'hyperparameters' must be a JSON object, not '{max_iter: 3}'"
+    with pytest.raises(InputError, match=re.escape(expected)):
         train_operator(hyperparameters="{max_iter: 3}").execute(training_context("train"))
 
 

@@ -87,8 +87,8 @@ bench-monitoring: setup ## A year of flights monitoring in one process: flagged 
 	@PYTHONPATH=. $(PY) benchmarks/monitoring_year.py $(if $(STEP),--step $(STEP))
 
 bench: up ## Every benchmark vs its baseline: one table, benchmarks/results/<date>.json, README table (QUICK=1: a few-minute subset)
-	@$(PY) benchmarks/run_all.py --stack $(if $(filter-out 0,$(QUICK)),--quick)
-	@$(if $(filter-out 0,$(QUICK)),,$(PY) benchmarks/readme_table.py)
+	@status=0; $(PY) benchmarks/run_all.py --stack $(if $(filter-out 0,$(QUICK)),--quick) || status=$$?; \
+	$(if $(filter-out 0,$(QUICK)),,$(PY) benchmarks/readme_table.py;) exit $$status
 
 bench-readme: ## The README's performance table from a results file (RESULTS=path; default the newest full run)
 	@$(PY) benchmarks/readme_table.py $(RESULTS)

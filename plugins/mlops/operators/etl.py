@@ -225,7 +225,7 @@ class PublishPartitionOperator(LakeFSOperator):
         self.log.info("%s run: partition %s is published on main (%s) but not announced, so a history load "
                       "starts no training", run_type, result["partition"], result["commit_id"])
         context["ti"].xcom_push(key="return_value", value=result)
-        raise DownstreamTasksSkipped(tasks=list(self.downstream_task_ids))
+        raise DownstreamTasksSkipped(tasks=list(self.downstream_task_ids))  # type: ignore[no-untyped-call]
 
     def merge(self, hook: LakeFSHook, usecase: UseCase, partition: Partition, metadata: dict[str, str]) -> str | None:
         from lakefs.exceptions import ConflictException

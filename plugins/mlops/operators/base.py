@@ -8,7 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseBranchOperator, BaseOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, DownstreamTasksSkipped
 
 from mlops.hooks.lakefs import LakeFSHook
 
@@ -66,6 +66,13 @@ class ChooseBranchOperator(BaseBranchOperator):
 
     def choose_branch(self, context: Any) -> str:
         return self.choose(self.value)
+
+
+def skip_downstream(operator: BaseOperator, context: Any, result: Any) -> NoReturn:
+    """End ``operator``'s ``execute`` as a success whose direct downstream tasks are skipped: the scheduler
+    never starts them (no task process). ``result`` is pushed as the return value first."""
+    context["ti"].xcom_push(key="return_value", value=result)
+    raise DownstreamTasksSkipped(tasks=list(operator.downstream_task_ids))  # type: ignore[no-untyped-call]
 
 
 def optional_text(value: Any) -> str | None:

@@ -1,10 +1,6 @@
-"""Operators of the write-audit-publish ETL: extract -> write on a run branch -> validate ->
-commit -> merge into ``main`` -> announce (the Asset event; skipped in backfills).
-
-Each operator only stores its arguments in ``__init__``; the work happens in ``execute`` with
-hooks built there, heavy libraries imported lazily, and domain logic in ``include/``. Every
-step is idempotent, so a retried or re-run task finishes the job without duplicates.
-"""
+"""Operators of the write-audit-publish ETL: extract -> write on a run branch -> validate -> commit -> merge
+into ``main`` -> announce (the Asset event; skipped in backfills). Work happens in ``execute`` (hooks built
+there, heavy libraries imported lazily, domain logic in ``include/``); every step is idempotent."""
 
 from __future__ import annotations
 
@@ -13,11 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.sdk.exceptions import AirflowFailException, DownstreamTasksSkipped
+from airflow.sdk.exceptions import AirflowFailException
 
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.links import LakeFSLink, push_link
-from mlops.operators.base import InputError, UseCaseOperator
+from mlops.operators.base import InputError, UseCaseOperator, skip_downstream
 
 if TYPE_CHECKING:
     from include.common.usecase import UseCase
@@ -38,12 +34,9 @@ class PartitionDateError(InputError):
 
 
 class LakeFSOperator(UseCaseOperator):
-    """Shared wiring: the use case, the run's partition, the run branch and the lakeFS hook.
-
-    The partition is the ``partition_date`` param of a manual run, else the run's data interval
-    (all three templated; ``include.etl.windows.resolve_partition`` checks them); the run branch
-    is ``etl-<use case>-<partition start>-<run id>``.
-    """
+    """Shared wiring: the use case, the run's partition (the ``partition_date`` param of a manual run, else
+    the run's data interval: ``include.etl.windows.resolve_partition``), the run branch
+    ``etl-<use case>-<partition start>-<run id>`` and the lakeFS hook."""
 
     template_fields: Sequence[str] = ("partition_date", "data_interval_start", "data_interval_end")
     operator_extra_links = (LakeFSLink(),)
@@ -185,8 +178,7 @@ class PublishPartitionOperator(LakeFSOperator):
 
     A merge conflict means another run of the same partition published first: if ``main`` now
     holds an identical partition the job is done; otherwise the task fails without touching ``main``.
-    In a backfill run it skips ``announce`` itself (the scheduler then never starts that task: a
-    task process less per backfilled partition, about a tenth of a backfill's CPU).
+    A backfill run's publish skips ``announce``, so that no task process starts for it.
     """
 
     template_fields: Sequence[str] = (*LakeFSOperator.template_fields, "commit_id", "extract_result")
@@ -198,6 +190,7 @@ class PublishPartitionOperator(LakeFSOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.common.metadata import CommitKey
+        from include.etl.publishing import run_type_name, unannounced
 
         usecase, partition, hook = self.prepare(context)
         metadata = {**hook.commit_metadata(self.commit_id), CommitKey.SOURCE_COMMIT: self.commit_id}
@@ -211,21 +204,11 @@ class PublishPartitionOperator(LakeFSOperator):
         self.record_link(context, hook.commit_url(published))
         result = {"commit_id": published, "partition": partition.start.isoformat(),
                   "path": self.extract_result["path"], "rows": int(self.extract_result["rows"])}
-        self.skip_announcing_backfills(context, result)
+        reason = unannounced(run_type_name(context["dag_run"].run_type), result)
+        if reason:
+            self.log.info("%s (announce skipped)", reason)
+            skip_downstream(self, context, result)
         return result
-
-    def skip_announcing_backfills(self, context: Any, result: dict[str, Any]) -> None:
-        """In a backfill run, skip the downstream ``announce`` (raises ``DownstreamTasksSkipped``, which ends
-        ``execute`` as a success: ``result`` is pushed as the return value first)."""
-        from include.etl.publishing import announces, run_type_name
-
-        run_type = run_type_name(context["dag_run"].run_type)
-        if announces(run_type):
-            return
-        self.log.info("%s run: partition %s is published on main (%s) but not announced, so a history load "
-                      "starts no training", run_type, result["partition"], result["commit_id"])
-        context["ti"].xcom_push(key="return_value", value=result)
-        raise DownstreamTasksSkipped(tasks=list(self.downstream_task_ids))  # type: ignore[no-untyped-call]
 
     def merge(self, hook: LakeFSHook, usecase: UseCase, partition: Partition, metadata: dict[str, str]) -> str | None:
         from lakefs.exceptions import ConflictException
@@ -244,10 +227,9 @@ class PublishPartitionOperator(LakeFSOperator):
 
 
 class AnnounceCuratedOperator(UseCaseOperator):
-    """Emit the ``curated_<name>`` Asset event for a published partition (its outlet), with the lakeFS
-    commit in the extra. Backfill runs skip it (``publish`` skips it; this check is the safety net
-    for a cleared task): a skipped task emits no event, so a history load starts no downstream
-    run, while manual and scheduled runs announce every partition."""
+    """Emit the ``curated_<name>`` Asset event for a published partition (its outlet), with the lakeFS commit
+    in the extra. Never in a backfill run (``publish`` skips it; checked again here for a cleared task): a
+    history load starts no downstream run; manual and scheduled runs announce every partition."""
 
     template_fields: Sequence[str] = ("published",)
 
@@ -256,12 +238,12 @@ class AnnounceCuratedOperator(UseCaseOperator):
         self.published = published
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.etl.publishing import announcement, announces, run_type_name
+        from include.etl.publishing import announcement, run_type_name, unannounced
 
         run_type = run_type_name(context["dag_run"].run_type)
-        if not announces(run_type):
-            self.skip(f"{run_type} run: partition {self.published['partition']} is published on main "
-                      f"({self.published['commit_id']}) but not announced, so a history load starts no training")
+        reason = unannounced(run_type, self.published)
+        if reason:
+            self.skip(reason)
         extra = announcement(self.load_usecase(), self.published, run_type)
         for asset in self.outlets:
             context["outlet_events"][asset].extra = extra

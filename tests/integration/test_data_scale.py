@@ -1,0 +1,60 @@
+"""Data scale: the arrow engine (``include.etl.fast_validation``) and the drift scores from value counts
+(``include.monitoring.drift_scale``) give the full-data tools' results, GX 1.24 and Evidently 0.7.23 on the
+same Parquet files: the suite verdict, every expectation's success and unexpected count, every column's
+drift score (relative tolerance ``SCORE_TOLERANCE``, 1e-9) and verdict. No server needed.
+
+- 1M rows per side, resampled with noise as ``benchmarks/data_scale.py`` builds them (the suite passes);
+- three real days with deliberate breaks (``tests/support/scale_data.broken``): several expectations fail,
+  and both engines name the same ones with the same counts; the current side drifts on ``distance``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from benchmarks.data_scale import SCORE_TOLERANCE, compare, datasets, run_baseline, run_fast
+from tests.support.scale_data import broken, curated_days
+
+ROWS = 1_000_000
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data-scale")
+
+
+def test_one_million_rows_give_the_full_data_tools_results(data_dir: Path) -> None:
+    current, reference = datasets(data_dir, ROWS)
+    fast, baseline = run_fast(current, reference, ROWS), run_baseline(current, reference, ROWS)
+    result = compare(fast, baseline)
+    assert result["same"], result
+    assert fast["success"] and len(fast["outcomes"]) == len(baseline["outcomes"]) > 70
+    assert result["max_relative_score_difference"] <= SCORE_TOLERANCE
+
+
+def test_broken_rows_fail_the_same_expectations_with_the_same_counts(data_dir: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import benchmarks.data_scale as bench
+
+    first = date(2013, 3, 9)
+    clean = curated_days(first, 3)
+    damaged = broken(clean, seed=11)
+    damaged["distance"] = damaged["distance"] * 1.5  # and a drifting column
+    current, reference = data_dir / "broken.parquet", data_dir / "clean.parquet"
+    damaged.to_parquet(current, index=False)
+    clean.to_parquet(reference, index=False)
+    monkeypatch.setattr(bench, "WINDOW", (datetime(2013, 3, 9, tzinfo=NEW_YORK), datetime(2013, 3, 12, tzinfo=NEW_YORK)))
+    rows = len(damaged)
+    fast, baseline = run_fast(current, reference, rows), run_baseline(current, reference, rows)
+    result = compare(fast, baseline)
+    assert result["same"], result
+    failed = sorted(key for key, o in fast["outcomes"].items() if not o["success"])
+    assert not fast["success"] and len(failed) >= 10, failed
+    assert "distance" in fast["drift"]["drifted_columns"]
+    assert pd.read_parquet(current).shape[0] == rows

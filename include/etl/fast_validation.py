@@ -34,17 +34,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from dateutil.parser import parse as parse_datetime
+from dateutil.parser import parse as parse_datetime  # type: ignore[import-untyped]
 
 from include.etl.row_conditions import (
     ConditionError,
-    decoded,
-    is_text,
     UnsupportedCondition,
     Value,
     column_value,
     condition_columns,
+    decoded,
     evaluate,
+    is_text,
     pandas_dtypes,
 )
 from include.etl.validation import FailedExpectation, ValidationReport, row_condition, with_row_count, with_window
@@ -345,7 +345,7 @@ def compound_unique(path: Path, spec: dict[str, Any]) -> Outcome:
     del table
     key = np.sort(key[~missing_all])
     if len(key) < 2:
-        return outcome(spec, True, int(len(missing_all)), 0)
+        return outcome(spec, True, len(missing_all), 0)
     same = key[1:] == key[:-1]
     duplicated = np.zeros(len(key), bool)
     duplicated[1:] |= same
@@ -353,7 +353,7 @@ def compound_unique(path: Path, spec: dict[str, Any]) -> Outcome:
     unexpected = int(np.count_nonzero(duplicated))
     considered = len(key)
     return outcome(spec, mostly_success(considered, unexpected, float(kwargs.get("mostly", 1.0))),
-                   int(len(missing_all)), unexpected)
+                   len(missing_all), unexpected)
 
 
 def column_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
@@ -455,8 +455,8 @@ def validate_file(path: Path, suite: dict[str, Any], row_bounds: tuple[int, int,
     for record_batch in batches(path, batch_rows=batch_rows):
         rows += record_batch.num_rows
         batch = Batch(record_batch, dtypes)
-        for check in streaming:
-            check.update(batch)
+        for streamed in streaming:
+            streamed.update(batch)
         for consumer in also:
             consumer(record_batch)
     outcomes = []

@@ -26,7 +26,7 @@ import ast
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -45,7 +45,7 @@ class Num:
     mask: np.ndarray | None = None
 
 
-Value = Num | pa.Array | int | float | str | bool
+Value: TypeAlias = "Num | pa.Array | int | float | str | bool"
 
 MASKED = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Float32", "Float64",
           "boolean"}
@@ -77,7 +77,8 @@ def column_value(array: pa.Array, dtype: str) -> Value:
     """A column as the evaluator holds it: numbers and bools as ``Num``, strings and timestamps as Arrow."""
     if dtype in MASKED:
         filler = False if pa.types.is_boolean(array.type) else 0
-        return Num(array.fill_null(filler).to_numpy(zero_copy_only=False), array.is_null().to_numpy(zero_copy_only=False))
+        data = array.fill_null(filler).to_numpy(zero_copy_only=False)
+        return Num(data, array.is_null().to_numpy(zero_copy_only=False))
     if dtype.startswith("float"):
         return Num(array.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False))
     if dtype.startswith(("int", "uint")) or dtype == "bool":
@@ -152,7 +153,7 @@ class Evaluator(ast.NodeVisitor):
         with np.errstate(all="ignore"):
             data = ARITHMETIC[type(node.op)](raw(left), raw(right))
         if not isinstance(data, np.ndarray):
-            return data  # type: ignore[no-any-return]
+            return data
         return Num(data, merged_mask(left, right))
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Value:
@@ -198,7 +199,8 @@ class Evaluator(ast.NodeVisitor):
         if isinstance(left, pa.Array) or isinstance(right, pa.Array):
             if isinstance(left, Num) or isinstance(right, Num):
                 raise UnsupportedCondition(f"comparison of a text/time column with numbers: {ast.unparse(node)!r}")
-            result = getattr(pc, arrow_name)(decoded(left), decoded(right))  # object columns: a missing value is unequal
+            # object columns: a missing value is unequal to everything
+            result = getattr(pc, arrow_name)(decoded(left), decoded(right))
             return Num(result.fill_null(arrow_name == "not_equal").to_numpy(zero_copy_only=False))
         with np.errstate(invalid="ignore"):
             data = numpy_op(raw(left), raw(right))
@@ -273,7 +275,7 @@ def iso_dates(text: pa.Array) -> pa.Array:
     """``astype('datetime64[ns]')`` of ``YYYY-MM-DD`` strings; other spellings or impossible dates raise."""
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="ns", error_is_null=True)
     back = pc.strftime(parsed, format="%Y-%m-%d")
-    if parsed.null_count > text.null_count or not pc.all(pc.equal(back, text)).as_py() in (True, None):
+    if parsed.null_count > text.null_count or pc.all(pc.equal(back, text)).as_py() not in (True, None):
         raise ConditionError("values that are not ISO dates (YYYY-MM-DD) cannot be parsed as dates")
     return parsed
 
@@ -282,7 +284,7 @@ def is_text(kind: pa.DataType) -> bool:
     """Strings, plain or dictionary-encoded."""
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def numeric(array: pa.Array) -> Num:

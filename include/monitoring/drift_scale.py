@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from scipy.spatial import distance
+from scipy.spatial import distance  # type: ignore[import-untyped]
 
 from include.monitoring.drift import PREDICTION, ColumnSpec, DriftResult, DriftSpec, judge
 

@@ -49,7 +49,8 @@ def test_broken_rows_fail_the_same_expectations_with_the_same_counts(data_dir: P
     current, reference = data_dir / "broken.parquet", data_dir / "clean.parquet"
     damaged.to_parquet(current, index=False)
     clean.to_parquet(reference, index=False)
-    monkeypatch.setattr(bench, "WINDOW", (datetime(2013, 3, 9, tzinfo=NEW_YORK), datetime(2013, 3, 12, tzinfo=NEW_YORK)))
+    window = (datetime(2013, 3, 9, tzinfo=NEW_YORK), datetime(2013, 3, 12, tzinfo=NEW_YORK))
+    monkeypatch.setattr(bench, "WINDOW", window)
     rows = len(damaged)
     fast, baseline = run_fast(current, reference, rows), run_baseline(current, reference, rows)
     result = compare(fast, baseline)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,9 +21,6 @@ from include.etl.row_conditions import (
     pandas_dtypes,
 )
 from include.etl.validation import row_condition
-from datetime import date
-from functools import cache
-
 from tests.support.scale_data import broken, curated_days
 
 
@@ -38,7 +38,7 @@ def kept_by_arrow(frame: pd.DataFrame, condition: str) -> np.ndarray:
 
 
 def flights_conditions() -> list[str]:
-    suite = json.loads(open("include/usecases/flights.expectations.json").read())
+    suite = json.loads(Path("include/usecases/flights.expectations.json").read_text())
     return sorted({c for e in suite["expectations"] if (c := row_condition(e["kwargs"]))})
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from dateutil.parser import parse as parse_datetime  # type: ignore[import-untyp
 
 from include.etl.row_conditions import (
     ConditionError,
+    Num,
     UnsupportedCondition,
     Value,
     column_value,
@@ -123,6 +125,13 @@ class Batch:
             self.values[name] = column_value(self.array(name), self.dtypes[name])
         return self.values[name]
 
+    def numbers(self, name: str) -> np.ndarray | None:
+        """A numeric column's values as numpy (None for text, times, booleans)."""
+        if self.dtypes[name].lower().startswith(("int", "uint", "float")):
+            value = self.value(name)
+            return value.data if isinstance(value, Num) else None
+        return None
+
     def kept(self, condition: str | None) -> np.ndarray | None:
         """The rows ``condition`` keeps (None: all rows)."""
         if not condition:
@@ -165,14 +174,24 @@ def per_value(array: pa.Array, function: Callable[[pa.Array], pa.Array]) -> pa.A
     return function(array)
 
 
-def unexpected_mask(kind: str, kwargs: dict[str, Any], array: pa.Array) -> np.ndarray:
-    """Per row: is a (non-null) value unexpected for column map expectation ``kind``."""
+def unexpected_mask(kind: str, kwargs: dict[str, Any], array: pa.Array, numbers: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """Per row: is a (non-null) value unexpected for column map expectation ``kind`` (``numbers``: the column
+    as numpy numbers when it is numeric)."""
     if kind in ("expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"):
         inside = as_numpy(per_value(array, lambda values: pc.is_in(
             values, value_set=pa.array(kwargs["value_set"]).cast(values.type))))
         return inside if "_not_be_" in kind else ~inside
     if kind == "expect_column_values_to_be_between":
         low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        if numbers is not None:  # numpy on the batch's cached numbers (missing rows are excluded by the caller)
+            with np.errstate(invalid="ignore"):
+                inside = np.ones(len(numbers), bool)
+                if low is not None:
+                    inside &= numbers > low if kwargs.get("strict_min") else numbers >= low
+                if high is not None:
+                    inside &= numbers < high if kwargs.get("strict_max") else numbers <= high
+            return ~inside
         ok = np.ones(len(array), bool)
         if low is not None:
             compare = pc.greater if kwargs.get("strict_min") else pc.greater_equal
@@ -220,8 +239,9 @@ class ColumnMapCheck:
         elif kind == "expect_column_values_to_be_null":
             self.unexpected_count += count(~missing, kept)
         else:
-            self.unexpected_count += count(unexpected_mask(kind, kwargs, batch.array(kwargs["column"])) & ~missing,
-                                           kept)
+            column = kwargs["column"]
+            unexpected = unexpected_mask(kind, kwargs, batch.array(column), batch.numbers(column))
+            self.unexpected_count += count(unexpected & ~missing, kept)
 
     def outcome(self) -> Outcome:
         kind, mostly = self.spec["type"], float(self.spec["kwargs"].get("mostly", 1.0))
@@ -439,34 +459,46 @@ def null_presence(path: Path) -> dict[str, bool]:
     return present
 
 
+def feed(consumers: list[Callable[[pa.RecordBatch], None]], batch: pa.RecordBatch) -> None:
+    for consumer in consumers:
+        consumer(batch)
+
+
 def validate_file(path: Path, suite: dict[str, Any], row_bounds: tuple[int, int, str],
                   window: tuple[datetime, datetime] | None = None,
                   also: Iterable[Callable[[pa.RecordBatch], None]] = (), batch_rows: int = BATCH_ROWS) -> FastReport:
     """Validate the Parquet file at ``path`` against ``suite`` plus the run-time expectations (row count,
-    partition window) exactly as ``validate_partition`` adds them; ``also`` receive every batch (one pass
-    serves drift counting too)."""
+    partition window) exactly as ``validate_partition`` adds them; ``also`` receive every batch in a helper
+    thread, in order (one pass serves drift counting too)."""
     low, high, reason = row_bounds
     full_suite = with_row_count(suite if window is None else with_window(suite, window), low, high)
     schema = pq.read_schema(path)
     dtypes = pandas_dtypes(schema, null_presence(path))
     checks = checks_for(full_suite, schema, dtypes)
     streaming = [c for c in checks if not isinstance(c, dict)]
-    rows = 0
-    for record_batch in batches(path, batch_rows=batch_rows):
-        rows += record_batch.num_rows
-        batch = Batch(record_batch, dtypes)
-        for streamed in streaming:
-            streamed.update(batch)
-        for consumer in also:
-            consumer(record_batch)
-    outcomes = []
-    for check in checks:
-        if not isinstance(check, dict):
-            outcomes.append(check.outcome())
-        elif check["type"] == "expect_compound_columns_to_be_unique":
-            outcomes.append(compound_unique(path, check))
-        else:
-            outcomes.append(table_outcome(check, list(schema.names), rows))
+    rows, consumers = 0, list(also)
+    with ThreadPoolExecutor(2) as helper:  # the other core: Arrow and numpy release the GIL
+        compound = {id(spec): helper.submit(compound_unique, path, spec) for spec in checks
+                    if isinstance(spec, dict) and spec["type"] == "expect_compound_columns_to_be_unique"}
+        handed: Future[None] | None = None
+        for record_batch in batches(path, batch_rows=batch_rows):
+            rows += record_batch.num_rows
+            if handed is not None:
+                handed.result()  # at most one batch ahead: memory stays bounded
+            handed = helper.submit(feed, consumers, record_batch) if consumers else None
+            batch = Batch(record_batch, dtypes)
+            for streamed in streaming:
+                streamed.update(batch)
+        if handed is not None:
+            handed.result()
+        outcomes = []
+        for check in checks:
+            if not isinstance(check, dict):
+                outcomes.append(check.outcome())
+            elif id(check) in compound:
+                outcomes.append(compound[id(check)].result())
+            else:
+                outcomes.append(table_outcome(check, list(schema.names), rows))
     return FastReport(outcomes, rows, (low, high), reason)
 
 

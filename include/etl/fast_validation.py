@@ -24,7 +24,7 @@ the ETL's ``ValidationReport`` (warnings by ``meta.severity``), without example 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dateutil.parser import parse as parse_datetime  # type: ignore[import-untyped]
 
+from include.common.parquet_batches import is_text, record_batches, text_columns
 from include.etl.row_conditions import (
     ConditionError,
     Num,
@@ -46,7 +47,6 @@ from include.etl.row_conditions import (
     condition_columns,
     decoded,
     evaluate,
-    is_text,
     pandas_dtypes,
 )
 from include.etl.validation import FailedExpectation, ValidationReport, row_condition, with_row_count, with_window
@@ -351,19 +351,24 @@ def compound_unique(path: Path, spec: dict[str, Any]) -> Outcome:
     kwargs = spec["kwargs"]
     if row_condition(kwargs) or kwargs.get("ignore_row_if", "all_values_are_missing") != "all_values_are_missing":
         raise UnsupportedExpectation(f"{spec['type']} with a row condition or another ignore_row_if")
-    text = [field.name for field in pq.read_schema(path) if is_text(field.type)]
-    table = pq.read_table(path, columns=kwargs["column_list"], read_dictionary=text).unify_dictionaries()
-    key, missing_all = np.zeros(table.num_rows, np.uint64), np.ones(table.num_rows, bool)
+    text = set(text_columns(path))
+    rows = pq.ParquetFile(path).metadata.num_rows
+    key, missing_all = np.zeros(rows, np.uint64), np.ones(rows, bool)
     capacity = 1
-    for name in kwargs["column_list"]:
-        codes, cardinality = column_codes(table.column(name))
+    for name in kwargs["column_list"]:  # one column at a time: memory stays near the key's 8 bytes per row
+        column = pq.read_table(path, columns=[name], read_dictionary=[name] if name in text else None)
+        codes, cardinality = column_codes(column.unify_dictionaries().column(name))
+        del column
         missing_all &= codes == cardinality - 1
         capacity *= cardinality
         if capacity >= 1 << 63:
             raise UnsupportedExpectation(f"{spec['type']}: the key's value combinations exceed 64 bits")
-        key = key * np.uint64(cardinality) + codes.astype(np.uint64)
-    del table
-    key = np.sort(key[~missing_all])
+        key *= np.uint64(cardinality)
+        key += codes.astype(np.uint64)
+        del codes
+    if missing_all.any():
+        key = key[~missing_all]
+    key.sort()
     if len(key) < 2:
         return outcome(spec, True, len(missing_all), 0)
     same = key[1:] == key[:-1]
@@ -436,12 +441,6 @@ def table_outcome(spec: dict[str, Any], columns: list[str], rows: int) -> Outcom
     return outcome(spec, success, observed=columns)
 
 
-def batches(path: Path, columns: list[str] | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-    """The file's record batches; text columns stay dictionary-encoded (half the read time, far less memory)."""
-    text = [field.name for field in pq.read_schema(path) if is_text(field.type)]
-    yield from pq.ParquetFile(path, read_dictionary=text).iter_batches(batch_size=batch_rows, columns=columns)
-
-
 def null_presence(path: Path) -> dict[str, bool]:
     """Whether each column has nulls, from the Parquet footer's statistics (read the column if absent)."""
     meta = pq.ParquetFile(path).metadata
@@ -481,7 +480,7 @@ def validate_file(path: Path, suite: dict[str, Any], row_bounds: tuple[int, int,
         compound = {id(spec): helper.submit(compound_unique, path, spec) for spec in checks
                     if isinstance(spec, dict) and spec["type"] == "expect_compound_columns_to_be_unique"}
         handed: Future[None] | None = None
-        for record_batch in batches(path, batch_rows=batch_rows):
+        for record_batch in record_batches(path, batch_rows=batch_rows):
             rows += record_batch.num_rows
             if handed is not None:
                 handed.result()  # at most one batch ahead: memory stays bounded

@@ -32,6 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from include.common.parquet_batches import is_text
+
 
 class UnsupportedCondition(ValueError):
     """The condition uses syntax or a function this evaluator does not implement."""
@@ -278,13 +280,6 @@ def iso_dates(text: pa.Array) -> pa.Array:
     if parsed.null_count > text.null_count or pc.all(pc.equal(back, text)).as_py() not in (True, None):
         raise ConditionError("values that are not ISO dates (YYYY-MM-DD) cannot be parsed as dates")
     return parsed
-
-
-def is_text(kind: pa.DataType) -> bool:
-    """Strings, plain or dictionary-encoded."""
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def numeric(array: pa.Array) -> Num:

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from scipy.spatial import distance  # type: ignore[import-untyped]
 
+from include.common.parquet_batches import record_batches
 from include.monitoring.drift import PREDICTION, ColumnSpec, DriftResult, DriftSpec, judge
 
 NUMERIC_METHODS = {"wasserstein"}
@@ -198,7 +198,7 @@ def monitored(spec: DriftSpec, with_prediction: bool) -> list[ColumnSpec]:
 def count_file(path: str, columns: list[ColumnSpec], batch_rows: int = 1 << 20) -> dict[str, Counts]:
     """Counts of ``columns`` in the Parquet file at ``path`` (only those columns are read)."""
     counter = DriftCounter(columns)
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=[c.column for c in columns]):
+    for batch in record_batches(path, [c.column for c in columns], batch_rows):
         counter(batch)
     return counter.result()
 

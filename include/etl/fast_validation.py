@@ -266,8 +266,6 @@ class DistinctWithinRecordCheck:
 
     def update(self, batch: Batch) -> None:
         kwargs = self.spec["kwargs"]
-        if kwargs.get("ignore_row_if", "all_values_are_missing") != "all_values_are_missing":
-            raise UnsupportedExpectation(f"{self.spec['type']}: ignore_row_if {kwargs['ignore_row_if']!r}")
         kept = batch.kept(row_condition(kwargs))
         columns = kwargs["column_list"]
         missing = [batch.missing(c) for c in columns]
@@ -348,9 +346,7 @@ def outcome(spec: dict[str, Any], success: bool, element_count: int | None = Non
 def compound_unique(path: Path, spec: dict[str, Any]) -> Outcome:
     """``expect_compound_columns_to_be_unique``: rows whose key occurs more than once (pandas
     ``duplicated(keep=False)``; missing values equal each other), rows with every key column missing skipped."""
-    kwargs = spec["kwargs"]
-    if row_condition(kwargs) or kwargs.get("ignore_row_if", "all_values_are_missing") != "all_values_are_missing":
-        raise UnsupportedExpectation(f"{spec['type']} with a row condition or another ignore_row_if")
+    kwargs = spec["kwargs"]  # checks_for refused a row condition and other ignore_row_if values
     text = set(text_columns(path))
     rows = pq.ParquetFile(path).metadata.num_rows
     key, missing_all = np.zeros(rows, np.uint64), np.ones(rows, bool)
@@ -419,6 +415,12 @@ def checks_for(suite: dict[str, Any], schema: pa.Schema, dtypes: dict[str, str])
             if unknown:
                 raise UnsupportedExpectation(f"row condition {condition!r} names {sorted(unknown)}: not columns")
         kind = spec["type"]
+        multicolumn = kind in ("expect_compound_columns_to_be_unique",
+                               "expect_select_column_values_to_be_unique_within_record")
+        if multicolumn and spec["kwargs"].get("ignore_row_if", "all_values_are_missing") != "all_values_are_missing":
+            raise UnsupportedExpectation(f"{kind}: ignore_row_if {spec['kwargs']['ignore_row_if']!r}")
+        if kind == "expect_compound_columns_to_be_unique" and condition:
+            raise UnsupportedExpectation(f"{kind} with a row condition")
         if kind in COLUMN_MAP:
             checks.append(ColumnMapCheck(spec))
         elif kind == "expect_column_values_to_be_in_type_list":

@@ -108,6 +108,9 @@ def test_unknown_expectations_and_conditions_are_refused_before_reading(tmp_path
     with pytest.raises(UnsupportedExpectation, match="not columns"):
         validate_file(path, suite({"type": "expect_column_values_to_not_be_null",
                                    "kwargs": {"column": "a", "row_condition": "zz > 1"}}), (0, 9, ""))
+    with pytest.raises(UnsupportedExpectation, match="ignore_row_if"):
+        validate_file(path, suite({"type": "expect_compound_columns_to_be_unique",
+                                   "kwargs": {"column_list": ["a", "s"], "ignore_row_if": "never"}}), (0, 9, ""))
     with pytest.raises(UnsupportedCondition):
         validate_file(path, suite({"type": "expect_column_values_to_not_be_null",
                                    "kwargs": {"column": "a", "row_condition": "a.between(1, 2)"}}), (0, 9, ""))

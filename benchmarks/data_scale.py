@@ -202,11 +202,12 @@ def run_baseline(current: Path, reference: Path, rows: int) -> dict[str, Any]:
 
 
 def in_child(engine: str, current: Path, reference: Path, rows: int) -> dict[str, Any]:
-    """Run one engine in a fresh interpreter; wall time includes its imports, peak RSS from ``wait4``."""
+    """Run one engine in a fresh interpreter; wall time includes its imports, peak RSS and CPU time (user + system,
+    all threads) from ``wait4``, with the 1-minute load average before and after (the machine is shared)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "figures.json"
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "GX_ANALYTICS_ENABLED": "False", "DO_NOT_TRACK": "1"}
-        started = time.perf_counter()
+        load_start, started = os.getloadavg()[0], time.perf_counter()
         process = subprocess.Popen([sys.executable, __file__, "--child", engine, "--current", str(current),
                                     "--reference", str(reference), "--rows", str(rows), "--out", str(out)],
                                    cwd=REPO_ROOT, env=env)
@@ -216,7 +217,8 @@ def in_child(engine: str, current: Path, reference: Path, rows: int) -> dict[str
         if process.returncode != 0:
             raise RuntimeError(f"{engine} at {rows} rows failed with exit code {process.returncode}")
         figures: dict[str, Any] = json.loads(out.read_text())
-    figures.update(seconds=wall, rows_per_second=rows / wall, peak_rss_gb=usage.ru_maxrss / 1024**2)
+    figures.update(seconds=wall, rows_per_second=rows / wall, peak_rss_gb=usage.ru_maxrss / 1024**2,
+                   cpu_seconds=usage.ru_utime + usage.ru_stime, load_average=[load_start, os.getloadavg()[0]])
     return figures
 
 
@@ -270,7 +272,9 @@ def measure(sizes: list[int], skip_baseline_above: int, data_dir: Path) -> dict[
 
 
 def summary(figures: dict[str, Any]) -> str:
-    return (f"{figures['seconds']:.1f} s (validation {figures['validation_seconds']:.1f} s, drift "
+    return (f"{figures['seconds']:.1f} s (CPU {figures['cpu_seconds']:.1f} s, load average "
+            f"{figures['load_average'][0]:.1f} -> {figures['load_average'][1]:.1f}; validation "
+            f"{figures['validation_seconds']:.1f} s, drift "
             f"{figures['drift_seconds']:.1f} s, rest imports), {figures['rows_per_second']:,.0f} rows/s, "
             f"peak RSS {figures['peak_rss_gb']:.2f} GB, suite {'passed' if figures['success'] else 'failed'}, "
             f"drifted {figures['drift']['drifted_columns']}")

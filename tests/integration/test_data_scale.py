@@ -8,7 +8,7 @@ drift score (relative tolerance ``SCORE_TOLERANCE``, 1e-9) and verdict. No serve
   stattest functions on the whole columns (what its ``ValueDrift`` metric calls: the full report adds
   minutes of distributions and rendering at 1M rows, and ``benchmarks/data_scale.py`` compares that);
   Measured: 367 s at load average 6 on 2 cores, nearly all of it GX on 1M rows with the flights suite's
-  80 expectations (its row conditions run as pandas queries; ``strftime`` alone ~26 s), far above the
+  77 expectations (its row conditions run as pandas queries; ``strftime`` alone ~26 s), far above the
   ~60 s aimed at; the arrow engine's own share is ~6 s.
 - three real days with deliberate breaks (``tests/support/scale_data.broken``): several expectations fail,
   and both engines name the same ones with the same counts; the current side drifts on ``distance``.

@@ -102,8 +102,14 @@ def text_counts(array: pa.Array | pa.ChunkedArray) -> Counts:
 
 def number_counts(array: pa.Array | pa.ChunkedArray) -> Counts:
     """Counts of the finite values as float64 (Evidently drops null, NaN and infinities)."""
-    numbers = pc.cast(array, pa.float64())
-    values = pc.filter(numbers, pc.fill_null(pc.is_finite(numbers), False)).to_numpy(zero_copy_only=False)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not pa.types.is_floating(array.type):
+        array = pc.cast(array, pa.float64())
+    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)  # nulls become NaN
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = values[finite]
     if not len(values):
         return values, np.zeros(0, np.int64)
     return grid_counts(values) or hashed_counts(values)

@@ -1,7 +1,7 @@
 """Backfill a range of ``etl_<use case>`` through the real scheduler and print what it cost.
 
-Prints wall time, runs per minute, the stack's peak memory (sum of RSS over the recorded process
-groups, sampled every 2 s) and the DAG files' parse times. Uses the stack of the environment
+Prints wall time, runs per minute, the stack's peak memory (sum of PSS over supervisord's process
+tree, sampled every 2 s) and the DAG files' parse times. Uses the stack of the environment
 (``make up`` first). Usage: ``python benchmarks/backfill.py [--usecase flights] [--first D] [--last D]``;
 ``--reprocess completed`` re-runs days already loaded (``make bench`` does, so that a second run measures
 the same work); ``--json PATH`` also writes the figures as JSON.
@@ -24,22 +24,28 @@ from scripts.airflow_api import AirflowApi
 from scripts.stack import StackConfig
 
 
-def stack_rss_mib(cfg: StackConfig) -> float:
-    """Sum of RSS of every process whose process group is one the stack recorded."""
-    groups = {int(p.read_text()) for p in cfg.run.glob("*.pid")}
-    total_kib = 0
+def stack_memory_mib(cfg: StackConfig) -> float:
+    """Memory of the stack's supervisord and every process below it (servers, workers, tasks): the sum of
+    their PSS (proportional set size: pages shared by forked workers counted once overall, not per process)."""
+    parents: dict[int, int] = {}
+    rss_kib: dict[int, int] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            stat = (proc / "stat").read_text()
-            pgid = int(stat.rsplit(")", 1)[1].split()[2])
-            if pgid in groups:
-                status = (proc / "status").read_text()
-                total_kib += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
-        except (OSError, StopIteration, ValueError):
+            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            rollup = (proc / "smaps_rollup").read_text()
+            rss_kib[int(proc.name)] = next((int(line.split()[1]) for line in rollup.splitlines()
+                                            if line.startswith("Pss:")), 0)
+        except (OSError, ValueError):
             continue
-    return total_kib / 1024
+    tree = {int(cfg.supervisor_pidfile.read_text())} if cfg.supervisor_pidfile.exists() else set()
+    grown = True
+    while grown:
+        below = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        grown = bool(below)
+    return sum(rss_kib.get(pid, 0) for pid in tree) / 1024
 
 
 def parse_times() -> str:
@@ -66,12 +72,12 @@ def main() -> int:
     dag_id = f"etl_{args.usecase}"
     api.wait_for_dag(dag_id)
     api.unpause(dag_id)
-    peak = [stack_rss_mib(cfg)]
+    peak = [stack_memory_mib(cfg)]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(2):
-            peak.append(stack_rss_mib(cfg))
+            peak.append(stack_memory_mib(cfg))
 
     threading.Thread(target=sample, daemon=True).start()
     started = time.monotonic()
@@ -87,7 +93,7 @@ def main() -> int:
     print(f"backfill {dag_id} {args.first}..{args.last}: {len(runs)} runs {states}")
     print(f"wall {wall:.0f}s, {len(runs) / wall * 60:.1f} runs/min, parallelism {cfg.airflow_parallelism}, "
           f"max_active_runs {args.max_active_runs}")
-    print(f"stack memory: idle {peak[0]:.0f} MiB, peak {max(peak):.0f} MiB (RSS sum over the stack's processes)")
+    print(f"stack memory: idle {peak[0]:.0f} MiB, peak {max(peak):.0f} MiB (PSS sum over the stack's processes)")
     parsed = parse_times()
     print("DAG file parse times (module body, Airflow already imported):\n" + parsed)
     if args.json:

@@ -8,12 +8,14 @@ cores, RAM, CPU model, load average at start and end, Python, git commit. Steps:
 - ``data_scale``: validation + drift on 100k, 1M and 10M rows, the arrow engine against GX + Evidently on
   the full data (no server needed; the full-data baseline up to 1M rows, 100k with ``--quick``);
 - with ``--stack`` (the dev stack running: ``make bench`` runs ``make up`` first): backfills of
-  ``etl_flights`` over 30 and 365 days, ``train_flights`` through the scheduler vs one process, and the
-  champion's Bento vs a bare app (needs a deployed champion: ``make demo``).
+  ``etl_flights`` over 30 and 365 days, lakeFS storage of those days vs their Parquet bytes,
+  ``train_flights`` through the scheduler vs one process, a day from the source to its challenger
+  staged (end to end; the benchmark approves production, so the serving step has a champion), and the
+  champion's Bento vs a bare app.
 
 ``--quick`` (``make bench QUICK=1``) keeps the cheap ones: DAG parse with 3 runs per file, data scale with
-the full-data baseline only at 100k rows, the 30-day
-backfill and serving with 100 requests per case; the result goes to ``<date>-quick.json``.
+the full-data baseline only at 100k rows, the 30-day backfill and its storage; the result goes to
+``<date>-quick.json``.
 
     .venv/bin/python benchmarks/run_all.py --quick           # DAG parse only: no server needed
     .venv/bin/python benchmarks/run_all.py --stack [--quick]  # what make bench runs after make up
@@ -41,7 +43,6 @@ BENCHMARKS = REPO_ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
 BACKFILL_30 = ("2013-01-01", "2013-01-30")
 BACKFILL_365 = ("2013-01-01", "2013-12-31")
-QUICK_SERVING_REQUESTS = 100
 QUICK_DATA_SCALE_BASELINE = 100_000  # GX + Evidently on the full data only up to this many rows
 FULL_DATA_SCALE_BASELINE = 1_000_000  # at 10M: ~10x the 1M run (10 min, 2.9 GB), beyond this machine
 
@@ -142,6 +143,23 @@ def data_scale_rows(figures: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def storage_rows(figures: dict[str, Any]) -> list[Row]:
+    """lakeFS bytes (Parquet + commit metadata) per byte of Parquet for the partitions on main."""
+    return [Row(f"lakeFS storage, {figures['partitions']} daily partitions on main",
+                f"{(figures['parquet_bytes'] + figures['metadata_bytes']) / 1e6:.1f} MB",
+                f"{figures['parquet_bytes'] / 1e6:.1f} MB Parquet", f"{figures['ratio']:.2f}x",
+                f"<= {figures['target_ratio']}x", figures["ratio"] <= figures["target_ratio"])]
+
+
+def end_to_end_rows(figures: dict[str, Any]) -> list[Row]:
+    """A day in the source to its challenger staged (no human step: approval comes after)."""
+    staged = figures.get("staged_seconds")
+    value = f"{staged / 60:.1f} min" if staged is not None else f"not staged (gate {figures.get('gate')})"
+    return [Row(f"end to end: day {figures['day']} published, retrained, gated, staged", value,
+                target=f"<= {figures['target_seconds'] / 60:.0f} min",
+                met=staged is not None and staged <= figures["target_seconds"])]
+
+
 def steps(quick: bool) -> list[Step]:
     """The benchmarks in the order they run: data first (backfills), then training on it, then serving."""
     chosen = [Step("dag_parse", "dag_parse.py", ("--runs", "3" if quick else "5"), parse_rows),
@@ -152,10 +170,11 @@ def steps(quick: bool) -> list[Step]:
     chosen += [Step(f"backfill_{first}_{last}", "backfill.py",
                     ("--usecase", "flights", "--first", first, "--last", last, "--reprocess", "completed"),
                     backfill_rows, needs_stack=True) for first, last in ranges]
-    if not quick:  # no smaller variant: a training is what it is
-        chosen.append(Step("training", "training.py", (), training_rows, needs_stack=True))
-    chosen.append(Step("serving", "serving.py", ("--requests", str(QUICK_SERVING_REQUESTS)) if quick else (),
-                       serving_rows, needs_stack=True))
+    chosen.append(Step("storage", "storage.py", (), storage_rows, needs_stack=True))
+    if not quick:  # no smaller variants: a training is what it is; serving needs the champion end to end deploys
+        chosen += [Step("training", "training.py", (), training_rows, needs_stack=True),
+                   Step("end_to_end", "end_to_end.py", (), end_to_end_rows, needs_stack=True),
+                   Step("serving", "serving.py", (), serving_rows, needs_stack=True)]
     return chosen
 
 

@@ -6,11 +6,13 @@ from benchmarks.run_all import (
     Step,
     backfill_rows,
     data_scale_rows,
+    end_to_end_rows,
     machine,
     parse_rows,
     run_step,
     serving_rows,
     steps,
+    storage_rows,
     training_rows,
 )
 
@@ -54,9 +56,10 @@ def test_without_the_stack_the_stack_steps_are_reported_not_run() -> None:
 
 def test_quick_keeps_the_cheap_steps_and_full_runs_every_one() -> None:
     assert [s.name for s in steps(quick=True)] == ["dag_parse", "data_scale", "backfill_2013-01-01_2013-01-30",
-                                                   "serving"]
+                                                   "storage"]
     assert [s.name for s in steps(quick=False)] == ["dag_parse", "data_scale", "backfill_2013-01-01_2013-01-30",
-                                                    "backfill_2013-01-01_2013-12-31", "training", "serving"]
+                                                    "backfill_2013-01-01_2013-12-31", "storage", "training",
+                                                    "end_to_end", "serving"]
     assert steps(quick=True)[1].args == ("--skip-baseline-above", "100000")
 
 
@@ -78,3 +81,14 @@ def test_data_scale_targets_the_largest_size_and_needs_same_results_where_both_r
     assert large.met is True and large.baseline.startswith("skipped")
     figures["sizes"][0]["comparison"]["same"] = False
     assert data_scale_rows(figures)[1].met is False
+
+
+def test_storage_and_end_to_end_rows_carry_their_targets() -> None:
+    [storage] = storage_rows({"partitions": 365, "parquet_bytes": 20_000_000, "metadata_bytes": 2_000_000,
+                              "ratio": 1.1, "target_ratio": 1.05})
+    assert storage.ratio == "1.10x" and storage.met is False
+    [staged] = end_to_end_rows({"day": "2013-12-31", "staged_seconds": 240.0, "target_seconds": 300})
+    assert staged.value == "4.0 min" and staged.met is True
+    [rejected] = end_to_end_rows({"day": "2013-12-31", "staged_seconds": None, "gate": "rejected",
+                                  "target_seconds": 300})
+    assert rejected.met is False and "not staged" in rejected.value

@@ -7,10 +7,10 @@ drift score (relative tolerance ``SCORE_TOLERANCE``, 1e-9) and verdict. No serve
   GX runs the project's ``validate_partition`` on the whole frame (``BASIC`` results: the counts);
   Evidently's scores come from its own stattest functions on the whole columns (what its ``ValueDrift``
   metric calls; the full report adds minutes of distributions and rendering at 1M rows, and
-  ``benchmarks/data_scale.py`` compares that). Measured: 367 s with ``SUMMARY`` results at load 6 on 2
-  cores, nearly all of it GX on 1M rows with the flights suite's 77 expectations (its row conditions run
-  as pandas queries; ``strftime`` alone ~26 s), far above the ~60 s aimed at; the arrow engine's share
-  is ~6 s.
+  ``benchmarks/data_scale.py`` compares that). Measured: 155 s at load 4-5 on 2 cores (367 s with
+  ``SUMMARY`` results at load 6), nearly all of it GX on 1M rows with the flights suite's 77 expectations
+  (its row conditions run as pandas queries; ``strftime`` alone ~26 s), far above the ~60 s aimed at;
+  the arrow engine's share is ~6 s, building the data ~40 s.
 - three real days with deliberate breaks (``tests/support/scale_data.broken``): several expectations fail,
   and both engines name the same ones with the same counts; the current side drifts on ``distance``.
 """

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots bench bench-readme
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots bench bench-readme bench-data-scale
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -95,3 +95,6 @@ bench-readme: ## The README's performance table from a results file (RESULTS=pat
 
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py
+
+bench-data-scale: setup ## Benchmark: validation + drift at 100k/1M/10M rows, arrow engine vs GX + Evidently [BASELINE_ABOVE=N skips it above N rows]
+	@$(PY) benchmarks/data_scale.py $(if $(BASELINE_ABOVE),--skip-baseline-above $(BASELINE_ABOVE))

@@ -5,14 +5,17 @@ script turns them into rows (figure, baseline, ratio, target, met or not) and re
 cores, RAM, CPU model, load average at start and end, Python, git commit. Steps:
 
 - ``dag_parse``: every DAG file's parse cost beyond ``import airflow.sdk`` (no server needed);
+- ``data_scale``: validation + drift on 100k, 1M and 10M rows, the arrow engine against GX + Evidently on
+  the full data (no server needed; the full-data baseline up to 1M rows, 100k with ``--quick``);
 - with ``--stack`` (the dev stack running: ``make bench`` runs ``make up`` first): backfills of
   ``etl_flights`` over 30 and 365 days, lakeFS storage of those days vs their Parquet bytes,
   ``train_flights`` through the scheduler vs one process, a day from the source to its challenger
   staged (end to end; the benchmark approves production, so the serving step has a champion), and the
   champion's Bento vs a bare app.
 
-``--quick`` (``make bench QUICK=1``) keeps the cheap ones: DAG parse with 3 runs per file, the 30-day
-backfill and its storage; the result goes to ``<date>-quick.json``.
+``--quick`` (``make bench QUICK=1``) keeps the cheap ones: DAG parse with 3 runs per file, data scale with
+the full-data baseline only at 100k rows, the 30-day backfill and its storage; the result goes to
+``<date>-quick.json``.
 
     .venv/bin/python benchmarks/run_all.py --quick           # DAG parse only: no server needed
     .venv/bin/python benchmarks/run_all.py --stack [--quick]  # what make bench runs after make up
@@ -40,6 +43,8 @@ BENCHMARKS = REPO_ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
 BACKFILL_30 = ("2013-01-01", "2013-01-30")
 BACKFILL_365 = ("2013-01-01", "2013-12-31")
+QUICK_DATA_SCALE_BASELINE = 100_000  # GX + Evidently on the full data only up to this many rows
+FULL_DATA_SCALE_BASELINE = 1_000_000  # at 10M: ~10x the 1M run (10 min, 2.9 GB), beyond this machine
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,31 @@ def serving_rows(figures: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def data_scale_rows(figures: dict[str, Any]) -> list[Row]:
+    """One row per size: the arrow engine against GX + Evidently on the full data (when that ran); the
+    target (seconds, peak RSS, same results wherever both ran) on the largest size."""
+    target = figures["target"]
+    checked = [entry["comparison"]["same"] for entry in figures["sizes"] if entry.get("comparison")]
+    rows = []
+    for entry in figures["sizes"]:
+        fast, base = entry["fast"], entry.get("baseline")
+        row = Row(f"data scale {entry['rows']:,} rows: validate + drift (arrow engine)",
+                  f"{fast['seconds']:.1f} s (CPU {fast.get('cpu_seconds', 0):.0f} s), "
+                  f"{fast['rows_per_second'] / 1e6:.2f}M rows/s, {fast['peak_rss_gb']:.2f} GB")
+        if base:
+            same = "same results" if entry["comparison"]["same"] else "RESULTS DIFFER"
+            row.baseline = f"{base['seconds']:.1f} s, {base['peak_rss_gb']:.2f} GB GX + Evidently ({same})"
+            row.ratio = f"{fast['seconds'] / base['seconds']:.3f}x"
+        else:
+            row.baseline = f"skipped: {entry.get('baseline_skipped', '')}"
+        if entry["rows"] == target["rows"]:
+            row.target = f"<= {target['seconds']:.0f} s, <= {target['peak_rss_gb']} GB at 10M, same verdicts"
+            row.met = (fast["seconds"] <= target["seconds"] and fast["peak_rss_gb"] <= target["peak_rss_gb"]
+                       and bool(checked) and all(checked))
+        rows.append(row)
+    return rows
+
+
 def storage_rows(figures: dict[str, Any]) -> list[Row]:
     """lakeFS bytes (Parquet + commit metadata) per byte of Parquet for the partitions on main."""
     return [Row(f"lakeFS storage, {figures['partitions']} daily partitions on main",
@@ -132,7 +162,10 @@ def end_to_end_rows(figures: dict[str, Any]) -> list[Row]:
 
 def steps(quick: bool) -> list[Step]:
     """The benchmarks in the order they run: data first (backfills), then training on it, then serving."""
-    chosen = [Step("dag_parse", "dag_parse.py", ("--runs", "3" if quick else "5"), parse_rows)]
+    chosen = [Step("dag_parse", "dag_parse.py", ("--runs", "3" if quick else "5"), parse_rows),
+              Step("data_scale", "data_scale.py",
+                   ("--skip-baseline-above", str(QUICK_DATA_SCALE_BASELINE if quick else FULL_DATA_SCALE_BASELINE)),
+                   data_scale_rows)]
     ranges = [BACKFILL_30] if quick else [BACKFILL_30, BACKFILL_365]
     chosen += [Step(f"backfill_{first}_{last}", "backfill.py",
                     ("--usecase", "flights", "--first", first, "--last", last, "--reprocess", "completed"),

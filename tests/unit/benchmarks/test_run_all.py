@@ -5,6 +5,7 @@ from __future__ import annotations
 from benchmarks.run_all import (
     Step,
     backfill_rows,
+    data_scale_rows,
     end_to_end_rows,
     machine,
     parse_rows,
@@ -54,16 +55,32 @@ def test_without_the_stack_the_stack_steps_are_reported_not_run() -> None:
 
 
 def test_quick_keeps_the_cheap_steps_and_full_runs_every_one() -> None:
-    assert [s.name for s in steps(quick=True)] == ["dag_parse", "backfill_2013-01-01_2013-01-30", "storage"]
-    assert [s.name for s in steps(quick=False)] == ["dag_parse", "backfill_2013-01-01_2013-01-30",
+    assert [s.name for s in steps(quick=True)] == ["dag_parse", "data_scale", "backfill_2013-01-01_2013-01-30",
+                                                   "storage"]
+    assert [s.name for s in steps(quick=False)] == ["dag_parse", "data_scale", "backfill_2013-01-01_2013-01-30",
                                                     "backfill_2013-01-01_2013-12-31", "storage", "training",
                                                     "end_to_end", "serving"]
+    assert steps(quick=True)[1].args == ("--skip-baseline-above", "100000")
 
 
 def test_the_machine_description_names_what_the_figures_depend_on() -> None:
     described = machine([1.0, 1.0, 1.0])
     assert {"cores", "ram_gib", "cpu_model", "python", "git_commit", "load_average"} <= set(described)
     assert described["cores"] >= 1 and len(described["git_commit"]) == 40
+
+
+def test_data_scale_targets_the_largest_size_and_needs_same_results_where_both_ran() -> None:
+    def engine(seconds: float, gb: float) -> dict[str, float]:
+        return {"seconds": seconds, "rows_per_second": 1e6 / seconds, "peak_rss_gb": gb}
+
+    figures = {"target": {"rows": 10_000_000, "seconds": 30.0, "peak_rss_gb": 2.5}, "sizes": [
+        {"rows": 1_000_000, "fast": engine(4.0, 0.9), "baseline": engine(200.0, 3.0), "comparison": {"same": True}},
+        {"rows": 10_000_000, "fast": engine(25.0, 1.9), "baseline": None, "baseline_skipped": "more than 1,000,000"}]}
+    small, large = data_scale_rows(figures)
+    assert (small.ratio, small.met) == ("0.020x", None) and "same results" in small.baseline
+    assert large.met is True and large.baseline.startswith("skipped")
+    figures["sizes"][0]["comparison"]["same"] = False
+    assert data_scale_rows(figures)[1].met is False
 
 
 def test_storage_and_end_to_end_rows_carry_their_targets() -> None:

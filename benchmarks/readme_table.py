@@ -21,11 +21,13 @@ RESULTS = REPO_ROOT / "benchmarks" / "results"
 README = REPO_ROOT / "README.md"
 START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 MET = {True: "yes", False: "**no**", None: "-"}
+FULL_RUN = re.compile(r"\d{4}-\d{2}-\d{2}")  # <date>.json; not <date>-quick.json nor a single script's file
 
 
 def newest_full_results() -> Path:
-    """The newest results file of a full run (``<date>.json``, not ``-quick``)."""
-    full = sorted(path for path in RESULTS.glob("*.json") if not path.stem.endswith("-quick"))
+    """The newest results file of a full run: ``<date>.json`` (not ``<date>-quick.json``, nor e.g. the
+    ``serving-<date>.json`` that ``serving.py`` writes beside them)."""
+    full = sorted(path for path in RESULTS.glob("*.json") if FULL_RUN.fullmatch(path.stem))
     if not full:
         raise SystemExit(f"no full results file in {RESULTS}: run make bench first")
     return full[-1]

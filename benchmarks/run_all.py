@@ -17,7 +17,7 @@ cores, RAM, CPU model, load average at start and end, Python, git commit. Steps:
 the full-data baseline only at 100k rows, the 30-day backfill and its storage; the result goes to
 ``<date>-quick.json``.
 
-    .venv/bin/python benchmarks/run_all.py --quick           # DAG parse only: no server needed
+    .venv/bin/python benchmarks/run_all.py --quick           # DAG parse and data scale: no server needed
     .venv/bin/python benchmarks/run_all.py --stack [--quick]  # what make bench runs after make up
 """
 
@@ -90,7 +90,8 @@ def parse_rows(figures: dict[str, Any]) -> list[Row]:
 
 def backfill_rows(figures: dict[str, Any]) -> list[Row]:
     days = figures["runs"]
-    row = Row(f"backfill {figures['dag_id']} {days} days ({figures['states']})",
+    states = ", ".join(f"{count} {state}" for state, count in sorted(figures["states"].items()))
+    row = Row(f"backfill {figures['dag_id']} {days} days ({states})",
               f"{figures['wall_seconds'] / 60:.1f} min, {figures['runs_per_minute']:.1f} runs/min")
     if days >= 365:
         row.target, row.met = "<= 10 min", figures["wall_seconds"] <= 600

@@ -28,6 +28,13 @@ def test_the_block_between_the_markers_is_replaced_and_nothing_else() -> None:
         replace_block("no markers", "new")
 
 
+def test_only_full_runs_count_as_results_files(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name in ("2026-11-29.json", "2026-11-30-quick.json", "serving-2026-11-30.json", "2026-11-28.json"):
+        (tmp_path / name).write_text("{}")
+    monkeypatch.setattr("benchmarks.readme_table.RESULTS", tmp_path)
+    assert newest_full_results().name == "2026-11-29.json"
+
+
 def test_the_readme_shows_the_newest_full_results_file() -> None:
     path = newest_full_results()
     expected = render(json.loads(path.read_text()), str(path.relative_to(REPO_ROOT)))

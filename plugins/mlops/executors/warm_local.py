@@ -3,7 +3,7 @@
 Airflow's LocalExecutor worker forks one child per task (``os.fork``, no exec, on Linux), so a
 module imported by the worker is already loaded in every task it runs. Importing pandas,
 pyarrow, Great Expectations and the lakeFS SDK costs several seconds per task otherwise; on a
-365-day backfill of four tasks per day that is most of the wall time. MLflow and the
+365-day backfill of several tasks per day that is most of the wall time. MLflow and the
 scikit-learn modules the training uses cost about 5 s more in each training task (``train`` and
 ``evaluation_gate``): the largest part of the training's scheduler overhead. Project code
 (``include/``, ``plugins/``) is never preloaded, so edits still apply to the next task.

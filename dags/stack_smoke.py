@@ -11,6 +11,8 @@ Proves the local platform works end to end through the real scheduler:
    (`mlflow_default` connection).
 
 Trigger it from the UI (no parameters) or with `make demo`.
+
+**Operator's guide:** [Troubleshooting the stack](/mlops-guide/#troubleshooting-the-stack)
 """
 
 from __future__ import annotations

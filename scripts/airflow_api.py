@@ -22,9 +22,13 @@ class AirflowApi:
 
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.base_url = base_url.rstrip("/")
+        self.credentials = {"username": username, "password": password}
         self.session = requests.Session()
-        response = self.session.post(f"{self.base_url}/auth/token", timeout=30,
-                                     json={"username": username, "password": password})
+        self.authenticate()
+
+    def authenticate(self) -> None:
+        """Get a token (again: a restarted stack with a new JWT secret refuses the old one)."""
+        response = self.session.post(f"{self.base_url}/auth/token", timeout=30, json=self.credentials)
         if not response.ok:
             raise AirflowApiError(f"login to {self.base_url} failed: {response.status_code} {response.text}")
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"

@@ -44,6 +44,14 @@ if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
   if [[ $created_policy == 1 ]]; then as_root rm -f $policy; fi
 fi
 
+# 1c. Chromium, the browser of the ui test tier (Playwright drives /usr/bin/chromium: Playwright's own
+#     browser download cannot work on machines without network access to its CDN).
+if ! command -v chromium >/dev/null && [[ ! -x /usr/bin/chromium ]]; then
+  echo "setup: installing Chromium (Debian package, for the ui test tier)..."
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+
 # 2. The virtualenv, synced exactly to requirements.lock (re-synced when the lock changes).
 stamp="$root/.venv/.lock-sha256"
 lock_sha="$(sha256sum "$root/requirements.lock" | cut -d' ' -f1)"
@@ -53,6 +61,14 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_sha" ]]; then
   "$root/.venv/bin/python" -m pip install -q "uv==$UV_VERSION"
   "$root/.venv/bin/uv" pip sync -q --python "$root/.venv/bin/python" "$root/requirements.lock"
   echo "$lock_sha" > "$stamp"
+fi
+# Bytecode for every installed module, once per lock: uv installs none, and where PYTHONDONTWRITEBYTECODE is
+# set (CI machines, this sandbox) every process would compile Airflow, pandas, MLflow... from source again
+# (importing them took 44-69 s instead of 6-7 s at load average 7).
+if [[ ! -f "$root/.venv/.bytecode-sha256" || "$(cat "$root/.venv/.bytecode-sha256")" != "$lock_sha" ]]; then
+  echo "setup: compiling the virtualenv's bytecode (once per requirements.lock)..."
+  "$root/.venv/bin/python" -m compileall -q -j 0 "$("$root/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true
+  echo "$lock_sha" > "$root/.venv/.bytecode-sha256"
 fi
 # The project itself, editable and without dependencies, so Airflow finds its provider metadata
 # (the lakefs and mlflow connection types); a sync above removes it, so check every time.

@@ -1,6 +1,6 @@
 """Shared test set-up: tiers by folder, and the session's real test stack.
 
-Tiers: ``unit`` and ``dags`` need no server; ``integration``, ``e2e`` and ``lifecycle`` use a
+Tiers: ``unit`` and ``dags`` need no server; ``integration``, ``e2e``, ``ui`` and ``lifecycle`` use a
 separate stack (``.stack/test``, free loopback ports) that the ``stack`` fixture starts empty once
 per session and stops at the end. If a server cannot start, the tests fail with its name and log.
 """
@@ -37,7 +37,7 @@ for key, value in {"GX_ANALYTICS_ENABLED": "False", "MLFLOW_DISABLE_TELEMETRY": 
 from scripts.stack import StackConfig  # noqa: E402
 
 FIXTURE_USECASES = REPO_ROOT / "tests" / "fixtures" / "usecases"
-TIERS = ("unit", "dags", "integration", "e2e", "faults", "lifecycle")
+TIERS = ("unit", "dags", "integration", "e2e", "faults", "ui", "lifecycle")
 TEST_RETRY_DELAY_SECONDS = 5  # every DAG's retry delay on the test stack (MLOPS_RETRY_DELAY_SECONDS)
 
 
@@ -73,9 +73,12 @@ def free_ports(count: int) -> list[int]:
 
 
 def free_port_block(count: int) -> int:
-    """The first of ``count`` consecutive free loopback ports (the serving slots' ports)."""
+    """The first of ``count`` consecutive free loopback ports (the serving slots' ports), below the kernel's
+    ephemeral range: the stack's other ports come from that range (``free_ports``), and a block inside it once
+    held the port the kernel then gave MLflow, so a slot server found its port taken."""
+    first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(200):
-        base = random.randrange(20000, 60000 - count)
+        base = random.randrange(10000, first_ephemeral - count)
         if all(port_is_free(port) for port in range(base, base + count)):
             return base
     raise RuntimeError(f"no {count} consecutive free ports found")

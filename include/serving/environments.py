@@ -73,6 +73,7 @@ def ensure_environment(requirements: str) -> Path:
             requirements_file = target.parent / f"{key}.txt"
             requirements_file.write_text(requirements)
             run_uv("venv", "-q", "--python", sys.executable, str(target))
-            run_uv("pip", "install", "-q", "--python", str(target / "bin" / "python"), "-r", str(requirements_file))
+            run_uv("pip", "install", "-q", "--compile-bytecode", "--python", str(target / "bin" / "python"),
+                   "-r", str(requirements_file))
             (target / READY_MARK).write_text(requirements)
     return target

@@ -11,6 +11,7 @@ from include.common.partitioning import cron_expression
 from include.common.usecase import UseCase
 from mlops.assets import curated_asset
 from mlops.factories import paused_upon_creation, retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.etl import (
     AnnounceCuratedOperator,
@@ -55,6 +56,8 @@ the next start in {usecase.source.timezone}. Partitions: **{first} → {last}** 
 History is loaded with backfills (Trigger → Backfill in the UI, `airflow backfill create`, or
 `POST /api/v2/backfills`; the range is of logical dates, i.e. partition starts at local midnight in
 {usecase.source.timezone}). Failures alert by email and webhook (flood-controlled per DAG).
+
+{guide_link("daily", "history", "quarantine", "alerts")}
 """
 
 

@@ -12,6 +12,7 @@ from include.common.partitioning import cron_expression
 from include.common.usecase import UseCase
 from mlops.assets import drift_asset
 from mlops.factories import paused_upon_creation, retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.monitoring import (
     DAY_TEMPLATE,
@@ -60,6 +61,8 @@ backfillable from the UI: Trigger → Backfill), or the `day` parameter of a man
    is true, now {str(guard.from_backfill).lower()}, or the run's `retrain_in_backfill` param asks);
    the day is after the champion's window with ≥ {guard.min_new_labelled_rows} labelled rows since; at most one
    request per {guard.cooldown_days} monitored days (re-checked by `train_{usecase.name}`).
+
+{guide_link("drift", "alerts", "logs")}
 """
 
 

@@ -12,6 +12,7 @@ from include.common.params import LAKEFS_REF_PATTERN, REASON_MAX_LENGTH, REASON_
 from include.common.usecase import UseCase
 from mlops.assets import curated_asset
 from mlops.factories import paused_upon_creation, retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.rollback import RollbackDataOperator, StaleMonitoringOperator
 
@@ -41,6 +42,8 @@ The `rollback` task emits the `curated_{usecase.name}` Asset event with the new 
 
 From a shell: `make rollback-data USECASE={usecase.name} TO=<commit> REASON="..."` triggers this DAG.
 Find the commit in lakeFS (`Commits` of `main`) or in the `publish` task's lakeFS link of a good ETL run.
+
+{guide_link("rollback", "history")}
 """
 
 

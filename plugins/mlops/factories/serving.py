@@ -11,6 +11,7 @@ from include.common.environments import current_environment, usecase_names
 from include.common.usecase import UseCase
 from mlops.assets import challenger_asset, production_asset
 from mlops.factories import paused_upon_creation, retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
 from mlops.operators.deployment import DeployToSlotOperator, ProductionApprovalOperator, RollbackProductionOperator
 from mlops.operators.serving import InfraValidationOperator, PackageBentoOperator, ResolveCandidateOperator
@@ -30,10 +31,9 @@ It already serves on staging: {{ s['endpoint'] }}.
 {% endfor %}
 
 **Infra validation** (served for real):
-
-```
-{{ v['summary'] }}
-```
+{% for line in v['summary'].splitlines() %}
+- {{ line.lstrip('- ') }}
+{% endfor %}
 
 [MLflow model version]({{ c['model_url'] }}) · [Infra validation report]({{ v['report_url'] }}) · \
 [Staging endpoint docs]({{ s['endpoint'] }}/docs)
@@ -75,6 +75,8 @@ events are ignored), or manually with **model_version**. Only gated versions of 
 6. `deploy_production`: the production slot switches with no failed request (the new server must be ready
    before the proxy routes to it; the old one drains); `champion` moves and the replaced champion is
    recorded for `rollback_{usecase.name}`.
+
+{guide_link("approve", "rollback", "alerts")}
 """
 
 
@@ -128,6 +130,8 @@ def build_rollback_dag(usecase: UseCase) -> DAG:
 
 Production switches back to the champion's recorded predecessor (or **to_version**) with no failed request,
 and `champion` follows. Also `make rollback USECASE={usecase.name}`.
+
+{guide_link("rollback")}
 """,
         default_args={"owner": usecase.owner, "retries": 1, "retry_delay": retry_delay(30),
                       "on_failure_callback": failure_notifier()},

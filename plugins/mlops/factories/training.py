@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from include.common.environments import usecase_names
@@ -13,8 +12,9 @@ from include.common.partitioning import amount
 from include.common.usecase import MODEL_FAMILIES, UseCase
 from mlops.assets import challenger_asset, curated_asset, drift_asset
 from mlops.factories import paused_upon_creation, retry_delay
+from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
-from mlops.operators.base import as_bool
+from mlops.operators.base import ChooseBranchOperator, as_bool
 from mlops.operators.training import (
     EvaluateModelOperator,
     EvaluationGateOperator,
@@ -61,6 +61,8 @@ holdout {training.holdout_days}, at least {training.min_train_days} to train.
    `champion` is never moved here.
 
 Reproduce any run: `make reproduce RUN_ID=<mlflow run id>`.
+
+{guide_link("daily", "approve", "alerts", "logs")}
 """
 
 
@@ -122,8 +124,8 @@ def build_training_dag(usecase: UseCase) -> DAG:
         pinned = PinTrainingDataOperator(task_id="pin_data", window_days="{{ params.window_days }}",
                                          window_end="{{ params.window_end }}", data_commit="{{ params.data_commit }}",
                                          **common)
-        train_or_evaluate = BranchPythonOperator(task_id="train_or_evaluate", python_callable=choose_branch,
-                                                 op_kwargs={"evaluate_only": "{{ params.evaluate_only }}"})
+        train_or_evaluate = ChooseBranchOperator(task_id="train_or_evaluate", choose=choose_branch,
+                                                 value="{{ params.evaluate_only }}")
         trained = TrainModelOperator(task_id="train", pinned=pinned.output, pool="training",
                                      execution_timeout=timedelta(hours=2), **model, **common)
         evaluated = EvaluateModelOperator(task_id="evaluate", pinned=pinned.output, pool="training",

@@ -35,3 +35,29 @@ def test_rollback_dag_is_manual_and_switches_production_once() -> None:
     assert [t.task_id for t in dag.tasks] == ["rollback_production"]
     assert dag.get_task("rollback_production").pool == "serving_slots"
     assert set(dag.params) == {"to_version"}
+
+
+def test_the_approval_body_lists_each_infra_validation_line() -> None:
+    """Airflow's required-action screen renders the body as Markdown: one list item per summary line (a code
+    block there ran the lines together)."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from mlops.factories.serving import APPROVAL_BODY
+
+    xcoms = {"resolve_candidate": {"model_name": "flights_delay", "model_version": "2", "champion_version": "1",
+                                   "gate_verdict": "pass", "gate_reasons": [], "model_url": "http://mlflow/m"},
+             "infra_validation": {"summary": "flights_delay:v2: infra validation passed; ready in 9.7 s\n"
+                                             "parity: 200 rows, max |served - offline| 0\n- too slow",
+                                  "report_url": "http://mlflow/r"},
+             "deploy_staging": {"endpoint": "http://127.0.0.1:1/staging"}}
+
+    class TaskInstance:
+        def xcom_pull(self, task_ids: str) -> dict[str, object]:
+            return xcoms[task_ids]
+
+    body = SandboxedEnvironment().from_string(APPROVAL_BODY).render(ti=TaskInstance())
+    lines = body.splitlines()
+    for item in ("- flights_delay:v2: infra validation passed; ready in 9.7 s",
+                 "- parity: 200 rows, max |served - offline| 0", "- too slow"):
+        assert item in lines, body
+    assert "replaces version 1" in body and "```" not in body

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots images compose-up compose-down compose-status test-containers
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -88,3 +88,18 @@ bench-monitoring: setup ## A year of flights monitoring in one process: flagged 
 
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py
+
+images: setup ## Container images (podman; CONTAINER_ENGINE=docker for Docker): project (Airflow, MLflow, lakeFS), PostgreSQL, Redis
+	@$(PY) scripts/compose.py images
+
+compose-up: images ## Start docker-compose.yaml (CeleryExecutor, 2 workers, lakeFS on PostgreSQL, MLflow) and wait until healthy
+	@$(PY) scripts/compose.py up
+
+compose-down: ## Remove the compose stack's containers, network and volumes; check none is left
+	@if [ -x $(PY) ]; then $(PY) scripts/compose.py down; else echo "nothing to stop (no .venv)"; fi
+
+compose-status: ## Health of each service of the compose stack
+	@$(PY) scripts/compose.py status
+
+test-containers: setup ## Only the containers tier: images, compose stack, ETL + training on two Celery workers, tear-down
+	@$(PY) -m pytest tests/containers

@@ -1,0 +1,12 @@
+-- Databases of the compose stack (local placeholder passwords = role names), as DATABASES in scripts/stack.py,
+-- plus lakeFS's KV store (database.type: postgres).
+CREATE ROLE airflow LOGIN PASSWORD 'airflow';
+CREATE DATABASE airflow OWNER airflow;
+CREATE ROLE mlflow LOGIN PASSWORD 'mlflow';
+CREATE DATABASE mlflow OWNER mlflow;
+CREATE ROLE source LOGIN PASSWORD 'source';
+CREATE DATABASE source OWNER source;
+CREATE ROLE mlops LOGIN PASSWORD 'mlops';
+CREATE DATABASE mlops OWNER mlops;
+CREATE ROLE lakefs LOGIN PASSWORD 'lakefs';
+CREATE DATABASE lakefs OWNER lakefs;

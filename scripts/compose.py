@@ -111,7 +111,11 @@ def git_revision() -> str:
 
 
 def prepare_build_context() -> None:
-    """``build/``: the lakeFS server the project builds, and this machine's extra CA certificates."""
+    """``build/``: the lakeFS server the project builds, this machine's extra CA certificates, the git revision."""
+    revision = REPO_ROOT / "build" / "REVISION"
+    revision.parent.mkdir(parents=True, exist_ok=True)
+    if not revision.exists() or revision.read_text().strip() != git_revision():
+        revision.write_text(git_revision() + "\n")
     lakefs_dir = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "install_lakefs.sh")], capture_output=True,
                                 text=True, check=True).stdout.strip().splitlines()[-1]
     target = REPO_ROOT / "build" / "lakefs" / "lakefs"
@@ -130,12 +134,9 @@ def build_images(compose: Compose) -> None:
     if compose.engine == "podman":
         subprocess.run(["bash", str(REPO_ROOT / "scripts" / "install_podman.sh")], check=True, env=compose.env)
     prepare_build_context()
-    revision = git_revision()
     for image, dockerfile in IMAGES.items():
         started = time.monotonic()
         args = ["--build-arg", f"BASE_IMAGE={compose.base_image}"]
-        if "airflow" in image:
-            args += ["--build-arg", f"GIT_REVISION={revision}"]
         print(f"images: building {image} from {dockerfile} (base {compose.base_image})", flush=True)
         compose.run(*NICE, compose.engine, "build", "-q", "-f", dockerfile, "-t", image, *args, ".")
         print(f"images: {image} built in {time.monotonic() - started:.1f}s", flush=True)

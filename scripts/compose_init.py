@@ -32,9 +32,26 @@ def seed_source_database(url: str, clock: str) -> None:
     print(f"compose-init: source database ready, {clock} clock ({summary}; {time.monotonic() - started:.1f}s)")
 
 
+def ensure_lakefs_admin(endpoint: str, key: str, secret: str, user: str = "admin") -> None:
+    """First start: create the admin with the configured key. lakeFS applies ``LAKEFS_INSTALLATION_*`` by itself
+    only on its local KV store; on PostgreSQL it waits for this setup call (or its /setup page)."""
+    import requests
+
+    state = requests.get(f"{endpoint}/api/v1/setup_lakefs", timeout=30)
+    state.raise_for_status()
+    if state.json().get("state") == "initialized":
+        return
+    response = requests.post(f"{endpoint}/api/v1/setup_lakefs", timeout=30, json={
+        "username": user, "key": {"access_key_id": key, "secret_access_key": secret}})
+    response.raise_for_status()
+    print(f"compose-init: lakeFS set up with admin {user!r}")
+
+
 def ensure_lakefs_repository(endpoint: str, key: str, secret: str, repository: str) -> None:
     import lakefs
     from lakefs.client import Client
+
+    ensure_lakefs_admin(endpoint, key, secret)
 
     client = Client(host=endpoint, username=key, password=secret)
     lakefs.Repository(repository, client=client).create(

@@ -14,9 +14,12 @@ as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # 1. Packages. docker-compose (1.29, Python) talks to podman's Docker-compatible API socket; it honours
 #    depends_on conditions (service_healthy, service_completed_successfully), which podman-compose 1.0.3 ignores.
+#    The CNI dnsname plugin gives compose networks name resolution (service names): without it podman 4.3 (CNI
+#    backend) creates them with dns_enabled false and "could not translate host name "postgres"".
 missing=()
-for pair in podman:podman runc:runc debootstrap:debootstrap docker-compose:docker-compose; do
-  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+for pair in podman:podman runc:runc debootstrap:debootstrap docker-compose:docker-compose \
+    /usr/lib/cni/dnsname:golang-github-containernetworking-plugin-dnsname; do
+  command -v "${pair%%:*}" >/dev/null || [[ -x "${pair%%:*}" ]] || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then
   echo "install_podman: installing ${missing[*]} (Debian packages)..."

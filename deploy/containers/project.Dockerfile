@@ -40,6 +40,8 @@ COPY dags /opt/mlops/dags
 COPY scripts /opt/mlops/scripts
 COPY airflow_settings.yaml /opt/mlops/airflow_settings.yaml
 
+# The simple auth manager's login file (placeholder admin/admin): Airflow opens it for writing.
+COPY --chown=50000:0 scripts/compose-passwords.json /opt/airflow/passwords.json
 # Folders the services write (named volumes mounted there take this ownership on first use).
 RUN mkdir -p /opt/airflow/logs /data/lakefs /data/mlflow/artifacts /data/alerts \
     && chown -R 50000:0 /opt/airflow /data && chmod -R g+w /opt/airflow /data
@@ -52,7 +54,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     OMP_NUM_THREADS=1
 WORKDIR /opt/mlops
 USER 50000
-# Last, so a new revision rebuilds no other layer: the code version recorded in lakeFS commits and MLflow runs.
-ARG GIT_REVISION=unknown
-ENV MLOPS_GIT_REVISION=${GIT_REVISION}
+# Last, so a new revision rebuilds no other layer: the code version recorded in lakeFS commits and MLflow runs
+# (include/common/lineage.py reads it; `make images` writes it). A file, not a build argument: podman 4.3's
+# layer cache ignored a changed --build-arg value and kept the old revision.
+COPY build/REVISION /opt/mlops/REVISION
 CMD ["airflow", "version"]

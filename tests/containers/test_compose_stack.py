@@ -91,15 +91,15 @@ def compose_stack() -> Iterator[ComposeStack]:
            "CONTAINERS_CONF": str(REPO_ROOT / "deploy" / "podman" / "containers.conf")}
     stack = ComposeStack(env, airflow, lakefs, mlflow, pg)
     compose = [sys.executable, str(REPO_ROOT / "scripts" / "compose.py")]
-    require(run(compose + ["down"], env, 300), "removing an earlier run's stack")  # a crashed session's leftovers
+    require(run([*compose, "down"], env, 300), "removing an earlier run's stack")  # a crashed session's leftovers
     started = time.monotonic()
     require(run(["make", "images"], env, 3600), "make images")
     print(f"\nmake images: {time.monotonic() - started:.0f}s")
     started = time.monotonic()
-    require(run(compose + ["up"], env, 1200), "compose up")
+    require(run([*compose, "up"], env, 1200), "compose up")
     print(f"compose up: {time.monotonic() - started:.0f}s")
     yield stack
-    run(compose + ["down"], env, 300)  # after a failure; normally test_compose_down_leaves_nothing did it
+    run([*compose, "down"], env, 300)  # after a failure; normally test_compose_down_leaves_nothing did it
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +170,8 @@ def test_etl_backfill_runs_on_the_celery_workers(api: AirflowApi, connections: N
     runs = [r for r in api.runs("etl_flights")  # a day's run starts at its data interval's start (05:00 UTC)
             if BACKFILLED[0] <= (r["data_interval_start"] or "")[:10] <= BACKFILLED[1]]
     print(f"\netl_flights backfill of {len(runs)} days: {time.monotonic() - started:.0f}s")
-    failed = {r["dag_run_id"]: {ti["task_id"]: ti["state"] for ti in task_instances(api, "etl_flights", r["dag_run_id"])}
+    failed = {r["dag_run_id"]: {ti["task_id"]: ti["state"]
+                                for ti in task_instances(api, "etl_flights", r["dag_run_id"])}
               for r in runs if r["state"] != "success"}
     assert len(runs) == 4 and not failed, f"backfill {backfill}: failed runs {failed}"
 

@@ -10,6 +10,8 @@ scheduler and the workers. The tests run in file order and depend on each other 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -188,6 +190,56 @@ def test_training_passes_the_gate(api: AirflowApi) -> None:
     pinned, trained = api.xcom("train_flights", run_id, "pin_data"), api.xcom("train_flights", run_id, "train")
     assert pinned["window_start"] <= SEEDED[0].isoformat() and pinned["window_end"] >= BACKFILLED[1], pinned
     assert trained["model_name"] == "flights_delay" and trained["model_version"], trained
+
+
+def test_bento_image_serves_the_trained_model(compose_stack: ComposeStack, api: AirflowApi, connections: None,
+                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The model version just trained, packaged as a Bento (as deploy_flights packages it) and built into an
+    image (scripts/bento_image.py), answers /predict from a container."""
+    import pandas as pd
+    import requests
+
+    from include.common.metadata import Artifact
+    from include.common.usecase import load_usecase
+    from include.serving.packaging import build_bento
+    from mlops.hooks.mlflow import MlflowHook
+    from scripts.bento_image import build
+
+    client = MlflowHook().get_conn()
+    version = max(client.search_model_versions("name='flights_delay'"), key=lambda v: int(v.version)).version
+    started = time.monotonic()
+    store = tmp_path_factory.mktemp("bentoml")
+    bento = build_bento(client, load_usecase("flights"), str(version), store, "tests")
+    image = f"localhost/bento-flights-delay:v{version}-{PROJECT}"
+    seconds = build(bento.tag, store, image)
+    print(f"\nBento {bento.tag}: built {time.monotonic() - started - seconds:.0f}s, image {seconds:.0f}s")
+    engine, (port,) = compose_stack.env.get("CONTAINER_ENGINE", "podman"), free_ports(1)
+    name = f"{PROJECT}-bento"
+    subprocess.run([engine, "rm", "-f", name], env=compose_stack.env, capture_output=True, check=False)
+    started = time.monotonic()
+    require(run([engine, "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:3000", image], compose_stack.env, 120),
+            "starting the Bento container")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            time.sleep(2)
+        else:
+            logs = subprocess.run([engine, "logs", name], env=compose_stack.env, capture_output=True, text=True)
+            pytest.fail(f"the Bento container was not ready within 300 s:\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}")
+        print(f"Bento container ready in {time.monotonic() - started:.0f}s")
+        run_id = str(client.get_model_version("flights_delay", str(version)).run_id)
+        frame = pd.read_parquet(client.download_artifacts(run_id, Artifact.HOLDOUT_SAMPLE)).head(3)
+        records = json.loads(frame.to_json(orient="records"))
+        response = requests.post(f"{url}/predict", json={"records": records}, timeout=60)
+        assert response.status_code == 200, response.text
+        predictions = response.json()
+        assert len(predictions) == 3 and all(p["model_version"] == str(version) for p in predictions), predictions
+    finally:
+        subprocess.run([engine, "rm", "-f", "-t", "5", name], env=compose_stack.env, capture_output=True, check=False)
 
 
 def test_tasks_ran_on_both_celery_workers(api: AirflowApi) -> None:

@@ -299,7 +299,7 @@ def up(compose: Compose, timeout: float) -> None:
     print(f"  Airflow UI  http://127.0.0.1:{env.get('COMPOSE_AIRFLOW_PORT', '28080')}   login admin / admin\n"
           f"  MLflow UI   http://127.0.0.1:{env.get('COMPOSE_MLFLOW_PORT', '25000')}\n"
           f"  lakeFS UI   http://127.0.0.1:{env.get('COMPOSE_LAKEFS_PORT', '28000')}   "
-          f"access key AKIAIOSFOLQUICKSTART (placeholder credentials: see docker-compose.yaml)\n"  # pragma: allowlist secret
+          f"placeholder access key and secret: LAKEFS_INSTALLATION_* in docker-compose.yaml\n"
           f"  PostgreSQL  127.0.0.1:{env.get('COMPOSE_PG_PORT', '35432')}")
 
 

@@ -148,8 +148,8 @@ def test_every_service_is_healthy(compose_stack: ComposeStack) -> None:
 def test_lakefs_keeps_its_metadata_in_postgresql(compose_stack: ComposeStack, api: AirflowApi) -> None:
     """database.type postgres: lakeFS's KV table in its PostgreSQL database holds the repository created by
     airflow-init (the embedded local store would leave that database empty)."""
-    conn = psycopg2.connect(host="127.0.0.1", port=compose_stack.pg_port, user="lakefs", password="lakefs",  # pragma: allowlist secret
-                            dbname="lakefs", connect_timeout=10)
+    conn = psycopg2.connect(host="127.0.0.1", port=compose_stack.pg_port, user="lakefs", dbname="lakefs",
+                            password="lakefs", connect_timeout=10)  # pragma: allowlist secret
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")

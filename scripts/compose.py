@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGES = {  # image -> Dockerfile
@@ -176,7 +177,12 @@ def api_service(compose: Compose) -> Iterator[None]:
         log.close()
 
 
-def containers(compose: Compose) -> list[dict[str, object]]:
+def container_name(container: dict[str, Any]) -> str:
+    names = container.get("Names", "")
+    return str(names[0] if isinstance(names, list) else names)
+
+
+def containers(compose: Compose) -> list[dict[str, Any]]:
     """The project's containers as ``podman ps -a --format json`` / ``docker ps -a`` lists them."""
     result = compose.run(compose.engine, "ps", "-a", "--filter", f"label={PROJECT_LABEL}={compose.project}",
                          "--format", "json", capture=True)
@@ -189,8 +195,7 @@ def health(compose: Compose) -> dict[str, str]:
     """Service -> ``healthy``, ``starting``, ``unhealthy``, ``exited(<code>)`` or the container's state."""
     states: dict[str, str] = {}
     for container in containers(compose):
-        name = str(container.get("Names", [""])[0] if isinstance(container.get("Names"), list)
-                   else container.get("Names", ""))
+        name = container_name(container)
         inspect = json.loads(compose.run(compose.engine, "inspect", name, capture=True).stdout)[0]
         service = inspect["Config"]["Labels"].get("com.docker.compose.service", name)
         state = inspect["State"]
@@ -208,15 +213,19 @@ def ticker(compose: Compose, fast: float = 3, slow: float = 15) -> None:
     starting or unhealthy, every ``slow`` seconds once all are healthy (podman has no scheduler without systemd)."""
     while True:
         all_healthy = True
-        for container in containers(compose):
-            if container.get("State") != "running":
-                continue
-            name = str(container["Names"][0] if isinstance(container["Names"], list) else container["Names"])
-            result = subprocess.run(["podman", "healthcheck", "run", name], env=compose.env, capture_output=True,
-                                    text=True, check=False, timeout=60)
-            if "has no defined healthcheck" in result.stderr:
-                continue
-            all_healthy &= result.returncode == 0
+        try:
+            for container in containers(compose):
+                if container.get("State") != "running":
+                    continue
+                name = container_name(container)
+                result = subprocess.run(["podman", "healthcheck", "run", name], env=compose.env,
+                                        capture_output=True, text=True, check=False, timeout=60)
+                if "has no defined healthcheck" in result.stderr:
+                    continue
+                all_healthy &= result.returncode == 0
+        except (ComposeError, subprocess.TimeoutExpired, ValueError) as error:  # podman busy: try again
+            print(f"ticker: {error}", file=sys.stderr, flush=True)
+            all_healthy = False
         time.sleep(slow if all_healthy else fast)
 
 
@@ -269,15 +278,23 @@ def wait_healthy(compose: Compose, timeout: float) -> dict[str, str]:
         failed = {s: h for s, h in last.items() if h == "unhealthy" or (h.startswith("exited")
                                                                         and not (s in ONE_SHOT and h == "exited(0)"))}
         if failed:
-            raise ComposeError(f"services failed: {failed}; logs: {logs_hint(compose, failed)}")
+            raise ComposeError(f"services failed: {failed}\n{logs_hint(compose, failed)}")
         if last and all(h == "healthy" or (s in ONE_SHOT and h == "exited(0)") for s, h in last.items()):
             return last
         time.sleep(3)
-    raise ComposeError(f"not every service became healthy within {timeout:.0f}s: {last}")
+    waiting = {s: h for s, h in last.items() if h != "healthy" and s not in ONE_SHOT}
+    raise ComposeError(f"not every service became healthy within {timeout:.0f}s: {last}\n"
+                       f"{logs_hint(compose, waiting)}")
 
 
-def logs_hint(compose: Compose, services: dict[str, str]) -> str:
-    return "; ".join(f"{compose.engine} logs {compose.project}_{s}_1" for s in services)
+def logs_hint(compose: Compose, services: dict[str, str], lines: int = 25) -> str:
+    """The last log lines of each of ``services`` (what a failed start needs to be understood)."""
+    parts = []
+    for service in services:
+        name = f"{compose.project}_{service}_1"
+        result = compose.run(compose.engine, "logs", "--tail", str(lines), name, check=False, capture=True)
+        parts.append(f"--- {compose.engine} logs {name} (last {lines} lines):\n{result.stdout}{result.stderr}")
+    return "\n".join(parts)
 
 
 def up(compose: Compose, timeout: float) -> None:
@@ -291,7 +308,12 @@ def up(compose: Compose, timeout: float) -> None:
     else:
         start_ticker(compose)  # docker-compose waits on service_healthy conditions: checks must run meanwhile
         with api_service(compose):
-            compose.run(*NICE, *compose.compose_command(), "up", "-d", "--no-build", timeout=timeout)
+            try:
+                compose.run(*NICE, *compose.compose_command(), "up", "-d", "--no-build", timeout=timeout)
+            except ComposeError as error:  # e.g. airflow-init exited non-zero: say which service and why
+                states = health(compose)
+                failed = {s: h for s, h in states.items() if h not in ("healthy", "exited(0)")}
+                raise ComposeError(f"{error}\nservices: {states}\n{logs_hint(compose, failed)}") from None
     states = wait_healthy(compose, timeout)
     print(f"compose: project {compose.project} up in {time.monotonic() - started:.1f}s: "
           + ", ".join(f"{s} {h}" for s, h in sorted(states.items())))

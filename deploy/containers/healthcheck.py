@@ -42,8 +42,8 @@ def check(argv: list[str]) -> str | None:
     if kind == "airflow":
         base = os.environ.get("AIRFLOW_HEALTH_URL", "http://airflow-apiserver:8080")
         with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=TIMEOUT) as response:
-            status = (json.load(response).get(args[0]) or {}).get("status")
-        return None if status == "healthy" else f"Airflow reports {args[0]} {status!r}"
+            component = (json.load(response).get(args[0]) or {}).get("status")
+        return None if component == "healthy" else f"Airflow reports {args[0]} {component!r}"
     return f"unknown check {kind!r}"
 
 

@@ -11,7 +11,7 @@ RUN mkdir -p /etc/postgresql-common/createcluster.d \
     && mkdir -p /var/lib/postgresql/data /docker-entrypoint-initdb.d \
     && chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql
 COPY deploy/containers/postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint
-COPY deploy/containers/init-db.sql /docker-entrypoint-initdb.d/init.sql
+COPY scripts/compose-init-db.sql /docker-entrypoint-initdb.d/init.sql
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=/var/lib/postgresql/data
 USER postgres
 EXPOSE 5432

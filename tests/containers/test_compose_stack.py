@@ -145,6 +145,18 @@ def test_every_service_is_healthy(compose_stack: ComposeStack) -> None:
     assert states["airflow-init"] == "exited(0)", result.stdout
 
 
+def test_ports_are_published_on_loopback_only(compose_stack: ComposeStack) -> None:
+    engine = compose_stack.env.get("CONTAINER_ENGINE", "podman")
+    listed = subprocess.run([engine, "ps", "--filter", f"label=com.docker.compose.project={PROJECT}", "--format",
+                             "{{.Names}} {{.Ports}}"], env=compose_stack.env, capture_output=True, text=True,
+                            check=True).stdout
+    published = [part.strip() for line in listed.splitlines() for part in line.partition(" ")[2].split(",")
+                 if "->" in part]
+    expected = {compose_stack.airflow_port, compose_stack.lakefs_port, compose_stack.mlflow_port, compose_stack.pg_port}
+    assert {int(p.split("->")[0].rsplit(":", 1)[1]) for p in published} >= expected, listed
+    assert all(p.startswith("127.0.0.1:") for p in published), f"a port published beyond loopback:\n{listed}"
+
+
 def test_lakefs_keeps_its_metadata_in_postgresql(compose_stack: ComposeStack, api: AirflowApi) -> None:
     """database.type postgres: lakeFS's KV table in its PostgreSQL database holds the repository created by
     airflow-init (the embedded local store would leave that database empty)."""

@@ -1,6 +1,7 @@
 """Build the images and run the compose stack (``docker-compose.yaml``) with podman, or with Docker.
 
-Usage: ``python scripts/compose.py images|up|down|status``; ``make images``, ``make compose-up``,
+Usage: ``python scripts/compose.py images|up|down|status``, ``serve <Bento image>`` (profile "serving": the Bento
+behind the nginx proxy, ``COMPOSE_SERVING_PORT``); ``make images``, ``make compose-up``,
 ``make compose-down`` call it.
 
 With podman (the default, ``CONTAINER_ENGINE=podman``): the project's ``deploy/podman/containers.conf``
@@ -40,6 +41,7 @@ IMAGES = {  # image -> Dockerfile
     "localhost/mlops-airflow:latest": "deploy/containers/project.Dockerfile",
     "localhost/mlops-postgres:latest": "deploy/containers/postgres.Dockerfile",
     "localhost/mlops-redis:latest": "deploy/containers/redis.Dockerfile",
+    "localhost/mlops-nginx:latest": "deploy/containers/nginx.Dockerfile",
 }
 PROJECT_LABEL = "com.docker.compose.project"
 ONE_SHOT = {"airflow-init"}  # services that run to completion (exit 0) instead of staying healthy
@@ -91,10 +93,10 @@ class Compose:
             raise ComposeError(f"{' '.join(map(str, args))} exited {result.returncode}{detail}")
         return result
 
-    def compose_command(self) -> list[str]:
-        if self.engine == "docker":
-            return ["docker", "compose", "-p", self.project, "-f", str(REPO_ROOT / "docker-compose.yaml")]
-        return ["docker-compose", "-p", self.project, "-f", str(REPO_ROOT / "docker-compose.yaml")]
+    def compose_command(self, *profiles: str) -> list[str]:
+        options = ["-p", self.project, "-f", str(REPO_ROOT / "docker-compose.yaml"),
+                   *(arg for profile in profiles for arg in ("--profile", profile))]
+        return ["docker", "compose", *options] if self.engine == "docker" else ["docker-compose", *options]
 
 
 # --------------------------------------------------------------------------- images
@@ -325,6 +327,24 @@ def up(compose: Compose, timeout: float) -> None:
           f"  PostgreSQL  127.0.0.1:{env.get('COMPOSE_PG_PORT', '35432')}")
 
 
+def serve(compose: Compose, image: str, timeout: float) -> None:
+    """Profile "serving": the Bento ``image`` behind the nginx proxy, in the running stack's project."""
+    started = time.monotonic()
+    os.environ["BENTO_IMAGE"] = image
+    services = ("bento", "serving-proxy")
+    if compose.engine == "docker":
+        compose.run(*compose.compose_command("serving"), "up", "-d", "--wait", *services)
+    else:
+        start_ticker(compose)
+        with api_service(compose):
+            compose.run(*NICE, *compose.compose_command("serving"), "up", "-d", "--no-build", *services,
+                        timeout=timeout)
+    states = wait_healthy(compose, timeout)
+    port = compose.env.get("COMPOSE_SERVING_PORT", "28301")
+    print(f"compose: {image} served in {time.monotonic() - started:.1f}s behind http://127.0.0.1:{port} "
+          f"({', '.join(f'{s} {states.get(s)}' for s in services)})")
+
+
 def leftovers(compose: Compose) -> dict[str, list[str]]:
     """Containers, networks and volumes that still carry the project's label."""
     label = f"label={PROJECT_LABEL}={compose.project}"
@@ -340,7 +360,7 @@ def down(compose: Compose) -> None:
     started = time.monotonic()
     stop_ticker(compose)
     with api_service(compose):
-        compose.run(*compose.compose_command(), "down", "--volumes", "--remove-orphans", "--timeout", "10",
+        compose.run(*compose.compose_command("serving"), "down", "--volumes", "--remove-orphans", "--timeout", "10",
                     check=False)
     left = leftovers(compose)
     if any(left.values()):  # e.g. a container created by hand in the project: remove, then say so
@@ -368,7 +388,8 @@ def status(compose: Compose) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("images", "up", "down", "status", "ticker"))
+    parser.add_argument("command", choices=("images", "up", "down", "status", "ticker", "serve"))
+    parser.add_argument("image", nargs="?", help="serve: the Bento image (scripts/bento_image.py built it)")
     parser.add_argument("--timeout", type=float, default=float(os.environ.get("COMPOSE_UP_TIMEOUT", "900")))
     args = parser.parse_args(argv)
     try:
@@ -379,6 +400,10 @@ def main(argv: list[str] | None = None) -> int:
             up(compose, args.timeout)
         elif args.command == "down":
             down(compose)
+        elif args.command == "serve":
+            if not args.image:
+                raise ComposeError("usage: compose.py serve <Bento image>")
+            serve(compose, args.image, args.timeout)
         elif args.command == "status":
             return status(compose)
         else:

@@ -86,10 +86,10 @@ def leftovers(env: dict[str, str]) -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def compose_stack() -> Iterator[ComposeStack]:
     engine_ready()
-    airflow, lakefs, mlflow, pg, smtp, webhook = free_ports(6)
+    airflow, lakefs, mlflow, pg, smtp, webhook, serving = free_ports(7)
     env = {**os.environ, "COMPOSE_PROJECT_NAME": PROJECT, "COMPOSE_AIRFLOW_PORT": str(airflow),
            "COMPOSE_LAKEFS_PORT": str(lakefs), "COMPOSE_MLFLOW_PORT": str(mlflow), "COMPOSE_PG_PORT": str(pg),
-           "COMPOSE_SMTP_PORT": str(smtp), "COMPOSE_WEBHOOK_PORT": str(webhook),
+           "COMPOSE_SMTP_PORT": str(smtp), "COMPOSE_WEBHOOK_PORT": str(webhook), "COMPOSE_SERVING_PORT": str(serving),
            "CONTAINERS_CONF": str(REPO_ROOT / "deploy" / "podman" / "containers.conf")}
     stack = ComposeStack(env, airflow, lakefs, mlflow, pg)
     compose = [sys.executable, str(REPO_ROOT / "scripts" / "compose.py")]
@@ -252,6 +252,14 @@ def test_bento_image_serves_the_trained_model(compose_stack: ComposeStack, api: 
         assert len(predictions) == 3 and all(p["model_version"] == str(version) for p in predictions), predictions
     finally:
         subprocess.run([engine, "rm", "-f", "-t", "5", name], env=compose_stack.env, capture_output=True, check=False)
+    # the same image as the compose stack's "serving" profile, behind its nginx proxy
+    started = time.monotonic()
+    require(run([sys.executable, str(REPO_ROOT / "scripts" / "compose.py"), "serve", image], compose_stack.env, 600),
+            "compose.py serve")
+    proxy = f"http://127.0.0.1:{compose_stack.env['COMPOSE_SERVING_PORT']}"
+    response = requests.post(f"{proxy}/predict", json={"records": records}, timeout=60)
+    assert response.status_code == 200 and len(response.json()) == 3, response.text
+    print(f"served behind the compose stack's nginx proxy in {time.monotonic() - started:.0f}s")
 
 
 def test_tasks_ran_on_both_celery_workers(api: AirflowApi) -> None:

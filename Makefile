@@ -89,7 +89,7 @@ bench-monitoring: setup ## A year of flights monitoring in one process: flagged 
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py
 
-images: setup ## Container images (podman; CONTAINER_ENGINE=docker for Docker): project (Airflow, MLflow, lakeFS), PostgreSQL, Redis
+images: setup ## Container images (podman; CONTAINER_ENGINE=docker for Docker): project (Airflow, MLflow, lakeFS), PostgreSQL, Redis, nginx
 	@$(PY) scripts/compose.py images
 
 compose-up: images ## Start docker-compose.yaml (CeleryExecutor, 2 workers, lakeFS on PostgreSQL, MLflow) and wait until healthy

@@ -45,6 +45,7 @@ def prepare_context(bentoml_home: Path, tag: str, context: Path) -> None:
     for cert in Path("/usr/local/share/ca-certificates").glob("*.crt"):
         shutil.copy(cert, certs / cert.name)
     shutil.copy(DOCKERFILE, context / "Dockerfile")
+    shutil.copy(REPO_ROOT / "deploy" / "containers" / "healthcheck.py", context / "healthcheck.py")
 
 
 def build(tag: str, bentoml_home: Path, image: str) -> float:

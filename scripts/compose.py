@@ -386,7 +386,12 @@ def status(compose: Compose) -> int:
     return 0 if states and all(h == "healthy" or s in ONE_SHOT for s, h in states.items()) else 1
 
 
+def terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # runs the finally blocks: the podman API service is stopped too
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, terminated)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("images", "up", "down", "status", "ticker", "serve"))
     parser.add_argument("image", nargs="?", help="serve: the Bento image (scripts/bento_image.py built it)")

@@ -2,7 +2,8 @@
 # Airflow), the Bento and its model copied from the BentoML store, `bentoml serve` on port 3000.
 # Built by scripts/bento_image.py (`make bento-image`), which prepares the build context:
 #   requirements.txt (the Bento's env/python/requirements.txt), bentoml/ (the store: bentos/<name>/<version> and
-#   models/<name>/<version>), BENTO_TAG, ca-certificates/ (this machine's extra CAs; may be empty).
+#   models/<name>/<version>), BENTO_TAG, healthcheck.py (deploy/containers/), ca-certificates/ (this machine's
+#   extra CAs; may be empty).
 # BentoML's own `bentoml containerize` needs a Docker daemon or buildx, which this machine does not have.
 ARG BASE_IMAGE=localhost/debian-base
 FROM ${BASE_IMAGE}
@@ -23,6 +24,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
         -r /opt/bento/requirements.txt
 COPY --chown=50001:50001 bentoml /home/bentoml/store
 COPY BENTO_TAG /home/bentoml/BENTO_TAG
+COPY healthcheck.py /usr/local/bin/mlops-health
 ENV PATH=/opt/bento/bin:$PATH BENTOML_HOME=/home/bentoml/store \
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
     BENTOML_DO_NOT_TRACK=True DO_NOT_TRACK=1 SCARF_ANALYTICS=false
@@ -30,5 +32,5 @@ USER 50001
 WORKDIR /home/bentoml
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=6 \
-    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/readyz', timeout=4)"]
+    CMD ["mlops-health", "http", "http://127.0.0.1:3000/readyz"]
 CMD ["sh", "-c", "exec bentoml serve \"$(cat /home/bentoml/BENTO_TAG)\" --host 0.0.0.0 --port 3000"]

@@ -9,5 +9,8 @@ RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin
     && apt-get install -y -qq --no-install-recommends nginx-light >/dev/null \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /usr/sbin/policy-rc.d /etc/nginx/sites-enabled/*
 COPY deploy/containers/serving-nginx.conf /etc/nginx/conf.d/serving.conf
+# health check: the proxy accepts connections (bash's /dev/tcp; the image has no curl or Python)
+RUN printf '#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/8080\n' > /usr/local/bin/proxy-health \
+    && chmod +x /usr/local/bin/proxy-health
 EXPOSE 8080
 CMD ["nginx", "-g", "daemon off;"]

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots images compose-up compose-down compose-status test-containers bento-image
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots bench bench-readme bench-data-scale images compose-up compose-down compose-status test-containers bento-image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -86,8 +86,18 @@ calibrate-monitoring: setup ## Monitoring thresholds and min_rows of USECASE (fl
 bench-monitoring: setup ## A year of flights monitoring in one process: flagged days, time per report, peak memory
 	@PYTHONPATH=. $(PY) benchmarks/monitoring_year.py $(if $(STEP),--step $(STEP))
 
+bench: up ## Every benchmark vs its baseline: one table, benchmarks/results/<date>.json, README table (QUICK=1: a few-minute subset)
+	@status=0; $(PY) benchmarks/run_all.py --stack $(if $(filter-out 0,$(QUICK)),--quick) || status=$$?; \
+	$(if $(filter-out 0,$(QUICK)),,$(PY) benchmarks/readme_table.py;) exit $$status
+
+bench-readme: ## The README's performance table from a results file (RESULTS=path; default the newest full run)
+	@$(PY) benchmarks/readme_table.py $(RESULTS)
+
 bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the scheduler (prints figures)
 	@$(PY) benchmarks/backfill.py
+
+bench-data-scale: setup ## Benchmark: validation + drift at 100k/1M/10M rows, arrow engine vs GX + Evidently [BASELINE_ABOVE=N skips it above N rows]
+	@$(PY) benchmarks/data_scale.py $(if $(BASELINE_ABOVE),--skip-baseline-above $(BASELINE_ABOVE))
 
 images: setup ## Container images (podman; CONTAINER_ENGINE=docker for Docker): project (Airflow, MLflow, lakeFS), PostgreSQL, Redis, nginx
 	@$(PY) scripts/compose.py images

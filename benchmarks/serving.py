@@ -7,6 +7,7 @@ and writes ``benchmarks/results/serving-<date>.json``.
 
     make bench-serving                                   # the flights champion's Bento of the dev stack
     STACK_NAME=test .venv/bin/python benchmarks/serving.py --bento flights_delay:v1
+    .venv/bin/python benchmarks/serving.py --requests 100 --json figures.json   # fewer requests; figures also to PATH
 """
 
 from __future__ import annotations
@@ -53,11 +54,11 @@ def bento_and_sample(cfg: StackConfig, model: str, tag: str | None) -> tuple[str
     return tag or str(version.tags[TagKey.BENTO]), sample
 
 
-def cases(url: str, sample: Any) -> list[dict[str, float]]:
+def cases(url: str, sample: Any, requests: int = REQUESTS) -> list[dict[str, float]]:
     results = []
     for records in (1, BATCH):
         for concurrency in CONCURRENCY:
-            config = LoadTestConfig(requests=REQUESTS, concurrency=concurrency, records_per_request=records)
+            config = LoadTestConfig(requests=requests, concurrency=concurrency, records_per_request=records)
             load_test(url, sample, config)  # warm-up
             figures = load_test(url, sample, config)
             figures["records_per_second"] = figures["requests_per_second"] * records
@@ -72,6 +73,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--usecase", default="flights")
     parser.add_argument("--bento", help="name:version (default: the champion's Bento)")
+    parser.add_argument("--requests", type=int, default=REQUESTS, help="requests per case")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the report to PATH")
     args = parser.parse_args()
     cfg = StackConfig.from_env()
     layout = SlotLayout.load(cfg.home / "serving")
@@ -83,11 +86,11 @@ def main() -> int:
     log_dir = layout.home / "validation"
     log_dir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"date": date.today().isoformat(), "bento": tag, "machine": machine(),
-                              "requests_per_case": REQUESTS, "batch_records": BATCH}
+                              "requests_per_case": args.requests, "batch_records": BATCH}
     print(f"Bento {tag} (BentoML, adaptive batching) vs bare Starlette + uvicorn, same pipeline and environment")
     with running_bento(environment, layout.bentoml_home, tag, free_port(), 300, log_dir / "bench.log") as bento:
         print("  BentoML:")
-        report["bentoml"] = cases(bento.url, sample)
+        report["bentoml"] = cases(bento.url, sample, args.requests)
     port = free_port()
     bare = subprocess.Popen([str(environment / "bin" / "python"), str(REPO_ROOT / "benchmarks" / "bare_serving_app.py"),
                              str(bento_model_dir(layout.bentoml_home, tag)), str(port)],
@@ -95,7 +98,7 @@ def main() -> int:
     try:
         wait_ready(f"http://127.0.0.1:{port}", 120, bare)
         print("  bare:")
-        report["bare"] = cases(f"http://127.0.0.1:{port}", sample)
+        report["bare"] = cases(f"http://127.0.0.1:{port}", sample, args.requests)
     finally:
         stop_group(bare)
     ratios = [f"{b['records_per_request']:.0f}x{b['concurrency']:.0f}: "
@@ -106,6 +109,8 @@ def main() -> int:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(f"  written to {out.relative_to(REPO_ROOT)}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
     return 0
 
 

@@ -65,6 +65,14 @@ def announces(run_type: str) -> bool:
     return run_type != BACKFILL_RUN_TYPE
 
 
+def unannounced(run_type: str, published: dict[str, Any]) -> str | None:
+    """Why a run of ``run_type`` does not announce the partition it ``published`` (a backfill); None when it does."""
+    if announces(run_type):
+        return None
+    return (f"{run_type} run: partition {published['partition']} is published on main ({published['commit_id']}) "
+            "but not announced, so a history load starts no training")
+
+
 def announcement(usecase: UseCase, published: dict[str, Any], run_type: str) -> dict[str, Any]:
     """The ``curated_<name>`` Asset event's extra for a partition ``publish`` merged into ``main``."""
     return {AssetExtra.LAKEFS_REPOSITORY: usecase.lakefs_repository, AssetExtra.COMMIT_ID: published["commit_id"],

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from include.common.metadata import CommitKey
 from include.common.usecase import ValidationConfig
+
+ResultDetail = Literal["BASIC", "SUMMARY"]
 
 
 @dataclass(frozen=True)
@@ -210,9 +212,13 @@ def distinct(values: list[Any]) -> list[Any]:
 
 def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: tuple[int, int, str],
                        examples: int = 5, docs_dir: Path | None = None,
-                       window: tuple[datetime, datetime] | None = None) -> ValidationReport:
+                       window: tuple[datetime, datetime] | None = None,
+                       detail: ResultDetail = "SUMMARY") -> ValidationReport:
     """Run ``suite`` (plus the row-count bounds, and the partition ``window`` checks when given:
-    see ``with_window``) on ``frame``; write Data Docs HTML to ``docs_dir``."""
+    see ``with_window``) on ``frame``; write Data Docs HTML to ``docs_dir``.
+
+    ``detail`` is GX's result format: ``SUMMARY`` adds the failing rows' index (the example rows of
+    relationship rules) to ``BASIC``'s counts, observed values and example values."""
     import great_expectations as gx
     from great_expectations.checkpoint.actions import UpdateDataDocsAction
     from great_expectations.core.expectation_suite import ExpectationSuite
@@ -228,7 +234,7 @@ def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: t
              .add_batch_definition_whole_dataframe("whole"))
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite['name']}-partition", data=batch, suite=gx_suite))
-    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": examples}
+    result_format = {"result_format": detail, "partial_unexpected_count": examples}
     if docs_dir is None:
         result = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
     else:
@@ -254,12 +260,17 @@ def validate_partition(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: t
 def validate_and_document(frame: pd.DataFrame, suite: dict[str, Any], row_bounds: tuple[int, int, str],
                           docs_dir: Path, config: ValidationConfig,
                           window: tuple[datetime, datetime] | None = None) -> ValidationReport:
-    """``validate_partition``, plus Data Docs HTML in ``docs_dir`` when the partition fails (or when the use case
-    renders them ``always``): rendering costs about 5 s, most of a passing partition's validation."""
-    report = validate_partition(frame, suite, row_bounds, examples=config.examples, window=window)
-    if not report.success or config.data_docs == "always":
-        validate_partition(frame, suite, row_bounds, examples=config.examples, docs_dir=docs_dir, window=window)
-    return report
+    """``validate_partition`` in two passes when needed: first with GX's ``BASIC`` results (counts and
+    observed values of every expectation: the JSON kept for every partition), then, only when an
+    expectation is unmet (a failure or a warning) or the use case renders Data Docs ``always``,
+    again with ``SUMMARY`` results (example rows) and Data Docs HTML in ``docs_dir`` when the partition
+    fails. A passing flights day costs about 1.1 s of CPU instead of 1.8 s (SUMMARY) or 6.6 s (with
+    Data Docs): most days pass."""
+    report = validate_partition(frame, suite, row_bounds, examples=config.examples, window=window, detail="BASIC")
+    if report.success and not report.warnings and config.data_docs != "always":
+        return report
+    docs = docs_dir if not report.success or config.data_docs == "always" else None
+    return validate_partition(frame, suite, row_bounds, examples=config.examples, docs_dir=docs, window=window)
 
 
 class InvalidSuiteError(ValueError):

@@ -12,8 +12,8 @@ import pytest
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py") if not p.name.startswith("_"))
-HEAVY_MODULES = ("pandas", "sklearn", "mlflow", "great_expectations", "evidently", "bentoml", "lakefs",
-                 "pyarrow", "psycopg2")
+HEAVY_MODULES = ("pandas", "numpy", "scipy", "sklearn", "matplotlib", "mlflow", "great_expectations", "evidently",
+                 "bentoml", "lakefs", "pyarrow", "psycopg2", "requests")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from include.common.params import LAKEFS_REF_PATTERN, MAX_SEED, MODEL_VERSION_PATTERN, partitions_between
@@ -14,7 +13,7 @@ from mlops.assets import challenger_asset, curated_asset, drift_asset
 from mlops.factories import retry_delay
 from mlops.factories.guide import guide_link
 from mlops.notifications.failure import failure_notifier
-from mlops.operators.base import as_bool
+from mlops.operators.base import ChooseBranchOperator, as_bool
 from mlops.operators.training import (
     EvaluateModelOperator,
     EvaluationGateOperator,
@@ -123,8 +122,8 @@ def build_training_dag(usecase: UseCase) -> DAG:
         pinned = PinTrainingDataOperator(task_id="pin_data", window_days="{{ params.window_days }}",
                                          window_end="{{ params.window_end }}", data_commit="{{ params.data_commit }}",
                                          **common)
-        train_or_evaluate = BranchPythonOperator(task_id="train_or_evaluate", python_callable=choose_branch,
-                                                 op_kwargs={"evaluate_only": "{{ params.evaluate_only }}"})
+        train_or_evaluate = ChooseBranchOperator(task_id="train_or_evaluate", choose=choose_branch,
+                                                 value="{{ params.evaluate_only }}")
         trained = TrainModelOperator(task_id="train", pinned=pinned.output, pool="training",
                                      execution_timeout=timedelta(hours=2), **model, **common)
         evaluated = EvaluateModelOperator(task_id="evaluate", pinned=pinned.output, pool="training",

@@ -7,7 +7,6 @@ runs the proxy and the slot servers). Ports come from the layout the stack recor
 
 from __future__ import annotations
 
-import xmlrpc.client
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,8 @@ class SupervisorControl:
     """``ProcessControl`` over supervisord's XML-RPC interface on its unix socket."""
 
     def __init__(self, socket_path: str) -> None:
+        import xmlrpc.client
+
         from supervisor.xmlrpc import SupervisorTransport
 
         transport = SupervisorTransport(None, None, f"unix://{socket_path}")

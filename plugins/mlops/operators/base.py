@@ -3,11 +3,12 @@ templated parameters and the asset events that triggered their run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk import BaseBranchOperator, BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, DownstreamTasksSkipped
 
 from mlops.hooks.lakefs import LakeFSHook
 
@@ -47,6 +48,31 @@ class UseCaseOperator(BaseOperator):
         if events and all(from_backfill(event) for event in events):
             self.skip(f"all {len(events)} triggering asset events come from backfills: {consequence}")
         return events
+
+
+class ChooseBranchOperator(BaseBranchOperator):
+    """Follows the task id that ``choose`` returns for one templated value (the other branches are skipped).
+
+    What ``BranchPythonOperator`` does for such a callable, without importing the standard provider's
+    python-operator module at parse time (about 25 ms of every parse of a DAG file that uses it).
+    """
+
+    template_fields: Sequence[str] = ("value",)
+
+    def __init__(self, *, choose: Callable[[str], str], value: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choose = choose
+        self.value = value
+
+    def choose_branch(self, context: Any) -> str:
+        return self.choose(self.value)
+
+
+def skip_downstream(operator: BaseOperator, context: Any, result: Any) -> NoReturn:
+    """End ``operator``'s ``execute`` as a success whose direct downstream tasks are skipped: the scheduler
+    never starts them (no task process). ``result`` is pushed as the return value first."""
+    context["ti"].xcom_push(key="return_value", value=result)
+    raise DownstreamTasksSkipped(tasks=list(operator.downstream_task_ids))  # type: ignore[no-untyped-call]
 
 
 def optional_text(value: Any) -> str | None:

@@ -1,10 +1,6 @@
-"""Operators of the write-audit-publish ETL: extract -> write on a run branch -> validate ->
-commit -> merge into ``main`` -> announce (the Asset event; skipped in backfills).
-
-Each operator only stores its arguments in ``__init__``; the work happens in ``execute`` with
-hooks built there, heavy libraries imported lazily, and domain logic in ``include/``. Every
-step is idempotent, so a retried or re-run task finishes the job without duplicates.
-"""
+"""Operators of the write-audit-publish ETL: extract -> write on a run branch -> validate -> commit -> merge
+into ``main`` -> announce (the Asset event; skipped in backfills). Work happens in ``execute`` (hooks built
+there, heavy libraries imported lazily, domain logic in ``include/``); every step is idempotent."""
 
 from __future__ import annotations
 
@@ -17,7 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from mlops.hooks.lakefs import LakeFSHook
 from mlops.links import LakeFSLink, push_link
-from mlops.operators.base import InputError, UseCaseOperator
+from mlops.operators.base import InputError, UseCaseOperator, skip_downstream
 
 if TYPE_CHECKING:
     from include.common.usecase import UseCase
@@ -38,12 +34,9 @@ class PartitionDateError(InputError):
 
 
 class LakeFSOperator(UseCaseOperator):
-    """Shared wiring: the use case, the run's partition, the run branch and the lakeFS hook.
-
-    The partition is the ``partition_date`` param of a manual run, else the run's data interval
-    (all three templated; ``include.etl.windows.resolve_partition`` checks them); the run branch
-    is ``etl-<use case>-<partition start>-<run id>``.
-    """
+    """Shared wiring: the use case, the run's partition (the ``partition_date`` param of a manual run, else
+    the run's data interval: ``include.etl.windows.resolve_partition``), the run branch
+    ``etl-<use case>-<partition start>-<run id>`` and the lakeFS hook."""
 
     template_fields: Sequence[str] = ("partition_date", "data_interval_start", "data_interval_end")
     operator_extra_links = (LakeFSLink(),)
@@ -185,6 +178,7 @@ class PublishPartitionOperator(LakeFSOperator):
 
     A merge conflict means another run of the same partition published first: if ``main`` now
     holds an identical partition the job is done; otherwise the task fails without touching ``main``.
+    A backfill run's publish skips ``announce``, so that no task process starts for it.
     """
 
     template_fields: Sequence[str] = (*LakeFSOperator.template_fields, "commit_id", "extract_result")
@@ -196,6 +190,7 @@ class PublishPartitionOperator(LakeFSOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from include.common.metadata import CommitKey
+        from include.etl.publishing import run_type_name, unannounced
 
         usecase, partition, hook = self.prepare(context)
         metadata = {**hook.commit_metadata(self.commit_id), CommitKey.SOURCE_COMMIT: self.commit_id}
@@ -207,8 +202,13 @@ class PublishPartitionOperator(LakeFSOperator):
                                        f"{self.commit_id} (run {context['dag_run'].run_id}); re-run the partition")
         hook.delete_branch(self.branch)
         self.record_link(context, hook.commit_url(published))
-        return {"commit_id": published, "partition": partition.start.isoformat(),
-                "path": self.extract_result["path"], "rows": int(self.extract_result["rows"])}
+        result = {"commit_id": published, "partition": partition.start.isoformat(),
+                  "path": self.extract_result["path"], "rows": int(self.extract_result["rows"])}
+        reason = unannounced(run_type_name(context["dag_run"].run_type), result)
+        if reason:
+            self.log.info("%s (announce skipped)", reason)
+            skip_downstream(self, context, result)
+        return result
 
     def merge(self, hook: LakeFSHook, usecase: UseCase, partition: Partition, metadata: dict[str, str]) -> str | None:
         from lakefs.exceptions import ConflictException
@@ -227,9 +227,9 @@ class PublishPartitionOperator(LakeFSOperator):
 
 
 class AnnounceCuratedOperator(UseCaseOperator):
-    """Emit the ``curated_<name>`` Asset event for a published partition (its outlet), with the lakeFS
-    commit in the extra. Backfill runs skip it: a skipped task emits no event, so a history load
-    starts no downstream run, while manual and scheduled runs announce every partition."""
+    """Emit the ``curated_<name>`` Asset event for a published partition (its outlet), with the lakeFS commit
+    in the extra. Never in a backfill run (``publish`` skips it; checked again here for a cleared task): a
+    history load starts no downstream run; manual and scheduled runs announce every partition."""
 
     template_fields: Sequence[str] = ("published",)
 
@@ -238,12 +238,12 @@ class AnnounceCuratedOperator(UseCaseOperator):
         self.published = published
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from include.etl.publishing import announcement, announces, run_type_name
+        from include.etl.publishing import announcement, run_type_name, unannounced
 
         run_type = run_type_name(context["dag_run"].run_type)
-        if not announces(run_type):
-            self.skip(f"{run_type} run: partition {self.published['partition']} is published on main "
-                      f"({self.published['commit_id']}) but not announced, so a history load starts no training")
+        reason = unannounced(run_type, self.published)
+        if reason:
+            self.skip(reason)
         extra = announcement(self.load_usecase(), self.published, run_type)
         for asset in self.outlets:
             context["outlet_events"][asset].extra = extra

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from include.common.usecase import (
+    SAFE_LOADER,
     USECASES_DIR,
     UseCaseError,
     load_usecase,
@@ -23,6 +24,11 @@ def test_shipped_use_cases_load() -> None:
     assert flights.task == "binary_classification" and flights.target == "delayed"
     assert flights.partition_path(date(2013, 1, 2)) == "curated/flights/flight_date=2013-01-02/part-0.parquet"
     assert load_usecase("hotels").task == "regression"
+
+
+def test_the_fast_yaml_loader_reads_every_use_case_as_the_pure_python_one() -> None:
+    for path in sorted(SHIPPED.glob("*.yaml")):
+        assert yaml.load(path.read_text(), Loader=SAFE_LOADER) == yaml.load(path.read_text(), Loader=yaml.SafeLoader)
 
 
 def write(tmp_path: Path, file_stem: str, **changes: object) -> Path:

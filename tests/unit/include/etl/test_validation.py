@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from include.etl.validation import validate_partition
+from include.common.usecase import RowCountConfig, ValidationConfig
+from include.etl.validation import validate_and_document, validate_partition
 
 SUITE = {"name": "t", "expectations": [
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}},
@@ -43,3 +44,25 @@ def test_warning_severity_is_reported_but_does_not_fail() -> None:
     assert report.success and report.failed == []
     assert len(report.warnings) == 1 and report.statistics()["validation_warnings"] == "1"
     assert "warning: expect_column_values_to_not_be_null(a)" in report.warning_summary()
+
+
+RELATION = {"name": "r", "expectations": [
+    {"type": "expect_column_values_to_be_null", "description": "no b where a is 0",
+     "kwargs": {"column": "b", "row_condition": "a == 0", "condition_parser": "pandas"}}]}
+CONFIG = ValidationConfig(suite="r.json", row_count=RowCountConfig(default_min=1, default_max=9))
+
+
+def test_a_passing_partition_keeps_basic_results_and_renders_no_docs(tmp_path: Path) -> None:
+    report = validate_and_document(pd.DataFrame({"a": [0, 1], "b": [None, 2.0]}), RELATION, (1, 9, "x"),
+                                   tmp_path, CONFIG)
+    assert report.success and "partial_unexpected_index_list" not in report.result_json  # BASIC
+    assert '"unexpected_count": 0' in report.result_json  # BASIC still counts
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unmet_rule_is_validated_again_with_example_rows_and_docs(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [0, 0, 1], "b": [None, 5.0, 7.0]})
+    report = validate_and_document(frame, RELATION, (1, 9, "x"), tmp_path, CONFIG)
+    assert not report.success and "partial_unexpected_index_list" in report.result_json  # SUMMARY
+    assert report.failed[0].examples == [{"a": 0, "b": 5.0}]  # the failing row, from SUMMARY's index list
+    assert list(tmp_path.rglob("validations/**/*.html"))

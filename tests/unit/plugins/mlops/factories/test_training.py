@@ -22,3 +22,11 @@ def test_dag_wires_pin_train_gate_with_guard_rails() -> None:
 def test_evaluate_only_runs_take_the_evaluate_branch() -> None:
     assert choose_branch("True") == "evaluate" and choose_branch("true") == "evaluate"
     assert choose_branch("False") == "train" and choose_branch("") == "train"
+
+
+def test_the_branch_task_follows_the_rendered_evaluate_only_param() -> None:
+    branch = build_training_dag(load_usecase("flights")).get_task("train_or_evaluate")
+    assert branch.template_fields == ("value",) and branch.value == "{{ params.evaluate_only }}"
+    for rendered, expected in (("True", "evaluate"), ("False", "train")):
+        branch.value = rendered
+        assert branch.choose_branch({}) == expected

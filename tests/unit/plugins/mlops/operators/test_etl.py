@@ -68,6 +68,23 @@ def test_publish_merges_into_main_deletes_the_branch_and_returns_what_announce_n
     assert ctx["ti"].xcoms["lakefs_url"] == lakefs.commit_url(merged)
 
 
+def test_a_backfill_publish_skips_announce_so_the_scheduler_never_starts_it(lakefs: FakeLakeFS) -> None:
+    from datetime import datetime
+
+    from airflow.sdk import DAG
+    from airflow.sdk.exceptions import DownstreamTasksSkipped
+
+    commit_id = written_and_committed(lakefs)
+    with DAG("etl_flights", schedule=None, start_date=datetime(2013, 1, 1)):
+        publish = publish_operator(commit_id)
+        publish >> AnnounceCuratedOperator(task_id="announce", usecase="flights", published={}, outlets=[ASSET])
+    ctx = context("publish", run_type="backfill")
+    with pytest.raises(DownstreamTasksSkipped) as skipped:
+        publish.execute(ctx)
+    assert skipped.value.tasks == ["announce"]
+    assert ctx["ti"].xcoms["return_value"]["commit_id"] == lakefs.head_commit("main")  # published all the same
+
+
 def test_a_conflict_with_an_identical_partition_is_success_without_a_second_version(lakefs: FakeLakeFS) -> None:
     commit_id = written_and_committed(lakefs)
     other_run = lakefs._main_gets({PATH: PARTITION}, {CommitKey.PARTITION: "2013-03-04"})  # same bytes, first

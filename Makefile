@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots bench bench-readme bench-data-scale
+.PHONY: help setup up down status logs restart env demo test lint typecheck unit lock clean-state bench-backfill reproduce bench-training bench-serving rollback rollback-data test-faults calibrate-monitoring bench-monitoring ui docs-screenshots bench bench-readme bench-data-scale images compose-up compose-down compose-status test-containers bento-image
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -98,3 +98,22 @@ bench-backfill: up ## Benchmark: full-year backfill of etl_flights through the s
 
 bench-data-scale: setup ## Benchmark: validation + drift at 100k/1M/10M rows, arrow engine vs GX + Evidently [BASELINE_ABOVE=N skips it above N rows]
 	@$(PY) benchmarks/data_scale.py $(if $(BASELINE_ABOVE),--skip-baseline-above $(BASELINE_ABOVE))
+
+images: setup ## Container images (podman; CONTAINER_ENGINE=docker for Docker): project (Airflow, MLflow, lakeFS), PostgreSQL, Redis, nginx
+	@$(PY) scripts/compose.py images
+
+compose-up: images ## Start docker-compose.yaml (CeleryExecutor, 2 workers, lakeFS on PostgreSQL, MLflow) and wait until healthy
+	@$(PY) scripts/compose.py up
+
+compose-down: ## Remove the compose stack's containers, network and volumes; check none is left
+	@if [ -x $(PY) ]; then $(PY) scripts/compose.py down; else echo "nothing to stop (no .venv)"; fi
+
+compose-status: ## Health of each service of the compose stack
+	@$(PY) scripts/compose.py status
+
+bento-image: setup ## A Bento of the dev stack's store as an image: make bento-image BENTO=flights_delay:v1 (run: podman run -p 127.0.0.1:3000:3000 ...)
+	@if [ -z "$(BENTO)" ]; then echo "usage: make bento-image BENTO=<name>:<version> [BENTOML_HOME=<store>]"; exit 2; fi
+	@$(PY) scripts/bento_image.py "$(BENTO)" $(if $(BENTOML_HOME),--bentoml-home "$(BENTOML_HOME)")
+
+test-containers: setup ## Only the containers tier: images, compose stack, ETL + training on two Celery workers, tear-down
+	@$(PY) -m pytest tests/containers

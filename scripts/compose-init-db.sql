@@ -7,3 +7,6 @@ CREATE ROLE source LOGIN PASSWORD 'source';
 CREATE DATABASE source OWNER source;
 CREATE ROLE mlops LOGIN PASSWORD 'mlops';
 CREATE DATABASE mlops OWNER mlops;
+-- lakeFS's KV store (database.type: postgres: the distributed setting, not the embedded local store)
+CREATE ROLE lakefs LOGIN PASSWORD 'lakefs';  -- pragma: allowlist secret
+CREATE DATABASE lakefs OWNER lakefs;

@@ -3,6 +3,7 @@
 Tiers: ``unit`` and ``dags`` need no server; ``integration``, ``e2e``, ``ui`` and ``lifecycle`` use a
 separate stack (``.stack/test``, free loopback ports) that the ``stack`` fixture starts empty once
 per session and stops at the end. If a server cannot start, the tests fail with its name and log.
+``containers`` builds the images and runs its own compose stack (``tests/containers``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ for key, value in {"GX_ANALYTICS_ENABLED": "False", "MLFLOW_DISABLE_TELEMETRY": 
 from scripts.stack import StackConfig  # noqa: E402
 
 FIXTURE_USECASES = REPO_ROOT / "tests" / "fixtures" / "usecases"
-TIERS = ("unit", "dags", "integration", "e2e", "faults", "ui", "lifecycle")
+TIERS = ("unit", "dags", "integration", "e2e", "faults", "ui", "lifecycle", "containers")
 TEST_RETRY_DELAY_SECONDS = 5  # every DAG's retry delay on the test stack (MLOPS_RETRY_DELAY_SECONDS)
 
 
@@ -52,7 +53,7 @@ def tier_of(item: pytest.Item) -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its folder's tier; run the tiers in order, fast ones first, then the fault
-    injections (they kill servers of the session's stack), lifecycle last."""
+    injections (they kill servers of the session's stack), lifecycle, then containers (its own compose stack)."""
     for item in items:
         tier = tier_of(item)
         if tier in TIERS:

@@ -14,10 +14,14 @@ BRANCH_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def code_version(repo_root: Path = REPO_ROOT) -> str:
-    """The project's git revision (``MLOPS_GIT_REVISION`` wins); ``-dirty`` if uncommitted edits."""
+    """The project's git revision (``MLOPS_GIT_REVISION`` wins, then a ``REVISION`` file at the root, which the
+    container image carries instead of ``.git``); ``-dirty`` if uncommitted edits."""
     pinned = os.environ.get("MLOPS_GIT_REVISION")
     if pinned:
         return pinned
+    recorded = repo_root / "REVISION"
+    if recorded.is_file():
+        return recorded.read_text().strip() or "unknown"
     try:
         revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root, capture_output=True,
                                   text=True, check=True, timeout=10).stdout.strip()

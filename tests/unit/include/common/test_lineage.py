@@ -26,3 +26,12 @@ def test_run_metadata_is_string_only_and_drops_missing_dates(monkeypatch) -> Non
 def test_code_version_reads_git_when_not_pinned(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("MLOPS_GIT_REVISION", raising=False)
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", code_version())
+
+
+def test_code_version_reads_the_images_revision_file(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The container image has no .git: ``make images`` writes the revision into ``/opt/mlops/REVISION``."""
+    monkeypatch.delenv("MLOPS_GIT_REVISION", raising=False)
+    (tmp_path / "REVISION").write_text("0123abcd-dirty\n")
+    assert code_version(tmp_path) == "0123abcd-dirty"
+    monkeypatch.setenv("MLOPS_GIT_REVISION", "pinned")
+    assert code_version(tmp_path) == "pinned"

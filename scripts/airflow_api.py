@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 FINISHED = {"success", "failed"}
+ENDED = {"success", "failed", "skipped", "upstream_failed", "removed"}  # a task instance's last states
 
 
 class AirflowApiError(RuntimeError):
@@ -78,7 +79,8 @@ class AirflowApi:
             if state in FINISHED:
                 return state
             time.sleep(2)
-        raise AirflowApiError(f"run {run_id} of {dag_id} did not finish within {timeout:.0f}s")
+        raise AirflowApiError(f"run {run_id} of {dag_id} did not finish within {timeout:.0f}s; "
+                              f"its tasks: {self.task_states(dag_id, run_id)}")
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         tis = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
@@ -148,23 +150,37 @@ class AirflowApi:
             if self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"] in FINISHED:
                 return state
             time.sleep(2)
-        raise AirflowApiError(f"{dag_id} {run_id}: {task_id} not in {states} within {timeout:.0f}s")
+        others = [(r["dag_run_id"], r["state"]) for r in self.runs(dag_id) if r["dag_run_id"] != run_id]
+        raise AirflowApiError(f"{dag_id} {run_id}: {task_id} not in {states} within {timeout:.0f}s; "
+                              f"its tasks: {self.task_states(dag_id, run_id)}; other runs of the DAG: {others}")
 
     def answer_approval(self, dag_id: str, run_id: str, task_id: str, option: str,
-                        settle_seconds: float = 5) -> dict[str, Any]:
-        """Answer a human-in-the-loop task (e.g. ``Approve`` or ``Reject``) as the API's user.
+                        settle_seconds: float = 5, timeout: float = 900) -> dict[str, Any]:
+        """Answer a human-in-the-loop task (e.g. ``Approve`` or ``Reject``) as the API's user; return once the
+        task has ended (``success`` once the answer is taken; ``skipped`` or ``failed`` are the caller's to read).
 
-        Only once the task has been waiting for ``settle_seconds``: an answer that arrives while the
-        worker is still parking the task (within a second of the question) makes Airflow 3.3 kill that
-        try and ask again in a retry (seen under load)."""
-        deadline = time.monotonic() + 300
-        since = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - since < settle_seconds:
-            if self.task_states(dag_id, run_id).get(task_id) != "awaiting_input":
-                since = time.monotonic()
+        Each try is answered only once it has been waiting for ``settle_seconds``: an answer that arrives while
+        the worker is still parking the task makes Airflow 3.3 kill that try and ask again in a retry (seen
+        under load). Should that happen anyway, the retry's question is answered too (it would otherwise
+        wait for its response timeout, days, and hold the DAG's only active run)."""
+        deadline = time.monotonic() + timeout
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        answered: dict[str, Any] = {}
+        answered_try, since, seen_try = None, time.monotonic(), None
+        while time.monotonic() < deadline:
+            instance = self.call("GET", path)
+            state, try_number = instance["state"], instance["try_number"]
+            if state in ENDED:
+                return answered
+            if state != "awaiting_input" or try_number != seen_try:
+                since, seen_try = time.monotonic(), try_number
+            elif try_number != answered_try and time.monotonic() - since >= settle_seconds:
+                answered = dict(self.call("PATCH", f"{path}/-1/hitlDetails",
+                                          json={"chosen_options": [option], "params_input": {}}))
+                answered_try = try_number
             time.sleep(0.5)
-        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"
-        return dict(self.call("PATCH", path, json={"chosen_options": [option], "params_input": {}}))
+        raise AirflowApiError(f"{dag_id} {run_id}: {task_id} did not take the answer {option!r} within "
+                              f"{timeout:.0f}s; its tasks: {self.task_states(dag_id, run_id)}")
 
     def emit_asset_event(self, asset_name: str, extra: dict[str, Any]) -> dict[str, Any]:
         """Record an event of the named Asset (as a producing task would), with ``extra``."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO_ROOT / "deploy" / "containers" / "bento.Dockerfile"
+BENTO_TAG_LABEL = "org.mlops.bento-tag"  # the image's label naming the Bento it serves
 
 
 class BentoImageError(RuntimeError):
@@ -59,7 +60,7 @@ def build(tag: str, bentoml_home: Path, image: str) -> float:
     prepare_context(bentoml_home, tag, context)
     started = time.monotonic()
     result = subprocess.run(["nice", "-n", "19", "ionice", "-c3", engine, "build", "-q", "-t", image,
-                             "--build-arg", f"BASE_IMAGE={base}", str(context)],
+                             "--label", f"{BENTO_TAG_LABEL}={tag}", "--build-arg", f"BASE_IMAGE={base}", str(context)],
                             env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BentoImageError(f"{engine} build of {image} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

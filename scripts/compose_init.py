@@ -1,9 +1,10 @@
 """One-time provisioning of the compose stack, run by its ``airflow-init`` service after ``airflow db migrate``
 and the settings import: the ETL's source database seeded (as ``make up`` seeds the local one; skipped when
-already there) and the default lakeFS repository created, both idempotent.
+already there) and every use case's lakeFS repository created under the environment's naming
+(``MLOPS_ENVIRONMENT``: staging gives ``flights-staging``), both idempotent.
 
 Endpoints from the environment: ``SOURCE_DB_URL`` (a libpq URL), ``LAKEFS_ENDPOINT``, ``LAKEFS_ACCESS_KEY_ID``,
-``LAKEFS_SECRET_ACCESS_KEY``, ``LAKEFS_REPOSITORY``; ``SOURCE_CLOCK`` is ``history`` (default) or ``replay``.
+``LAKEFS_SECRET_ACCESS_KEY``; ``SOURCE_CLOCK`` is ``history`` (default) or ``replay``.
 """
 
 from __future__ import annotations
@@ -47,23 +48,26 @@ def ensure_lakefs_admin(endpoint: str, key: str, secret: str, user: str = "admin
     print(f"compose-init: lakeFS set up with admin {user!r}")
 
 
-def ensure_lakefs_repository(endpoint: str, key: str, secret: str, repository: str) -> None:
+def ensure_lakefs_repositories(endpoint: str, key: str, secret: str) -> None:
     import lakefs
     from lakefs.client import Client
 
-    ensure_lakefs_admin(endpoint, key, secret)
+    from include.common.environments import usecase_names
+    from include.common.usecase import load_usecases
 
+    ensure_lakefs_admin(endpoint, key, secret)
     client = Client(host=endpoint, username=key, password=secret)
-    lakefs.Repository(repository, client=client).create(
-        storage_namespace=f"local://{repository}", default_branch="main", exist_ok=True)
-    print(f"compose-init: lakeFS repository {repository} ready at {endpoint}")
+    for usecase in load_usecases():
+        repository = usecase_names(usecase).lakefs_repository
+        lakefs.Repository(repository, client=client).create(
+            storage_namespace=f"local://{repository}", default_branch="main", exist_ok=True)
+        print(f"compose-init: lakeFS repository {repository} ready at {endpoint}")
 
 
 def main() -> int:
     env = os.environ
     seed_source_database(env["SOURCE_DB_URL"], env.get("SOURCE_CLOCK", "history"))
-    ensure_lakefs_repository(env["LAKEFS_ENDPOINT"], env["LAKEFS_ACCESS_KEY_ID"], env["LAKEFS_SECRET_ACCESS_KEY"],
-                             env["LAKEFS_REPOSITORY"])
+    ensure_lakefs_repositories(env["LAKEFS_ENDPOINT"], env["LAKEFS_ACCESS_KEY_ID"], env["LAKEFS_SECRET_ACCESS_KEY"])
     return 0
 
 

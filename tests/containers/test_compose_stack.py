@@ -3,7 +3,9 @@ up and healthy, the ETL and training through its Airflow REST API on two Celery 
 KV, then ``make compose-down`` leaving no container, network or volume of the project.
 
 Its own compose project (``mlops-test``) on free loopback ports, so it never touches a developer's ``mlops``
-stack. Training needs 21 days of curated flights (14 to train on, 7 held out): the first 17 are written straight
+stack. It runs as the ``staging`` environment (``config/environments/staging.yaml``): repository
+``flights-staging``, registered model ``flights_delay_staging``, alerts through ``slack_alerts_staging``.
+Training needs 21 days of curated flights (14 to train on, 7 held out): the first 17 are written straight
 to lakeFS (``tests/support/curated_seed.py``, seconds), the last 4 by an ``etl_flights`` backfill through the
 scheduler and the workers. The tests run in file order and depend on each other (one stack per module).
 """
@@ -34,6 +36,8 @@ SERVICES = {"postgres", "redis", "lakefs", "mlflow", "alert-sink", "airflow-init
             "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", *WORKERS}
 SEEDED = (date(2013, 1, 1), date(2013, 1, 17))  # straight to lakeFS
 BACKFILLED = ("2013-01-18", "2013-01-21")  # through the scheduler and the Celery workers
+ENVIRONMENT = "staging"
+MODEL = "flights_delay_staging"  # staging's naming of flights_delay
 TIMEZONE = "America/New_York"  # etl_flights' timetable runs in its source's time zone
 ACCESS_KEY, SECRET_KEY = "AKIAIOSFOLQUICKSTART", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # pragma: allowlist secret
 
@@ -90,7 +94,8 @@ def compose_stack() -> Iterator[ComposeStack]:
     env = {**os.environ, "COMPOSE_PROJECT_NAME": PROJECT, "COMPOSE_AIRFLOW_PORT": str(airflow),
            "COMPOSE_LAKEFS_PORT": str(lakefs), "COMPOSE_MLFLOW_PORT": str(mlflow), "COMPOSE_PG_PORT": str(pg),
            "COMPOSE_SMTP_PORT": str(smtp), "COMPOSE_WEBHOOK_PORT": str(webhook), "COMPOSE_SERVING_PORT": str(serving),
-           "CONTAINERS_CONF": str(REPO_ROOT / "deploy" / "podman" / "containers.conf")}
+           "CONTAINERS_CONF": str(REPO_ROOT / "deploy" / "podman" / "containers.conf"),
+           "MLOPS_ENVIRONMENT": ENVIRONMENT}
     stack = ComposeStack(env, airflow, lakefs, mlflow, pg)
     compose = [sys.executable, str(REPO_ROOT / "scripts" / "compose.py")]
     require(run([*compose, "down"], env, 300), "removing an earlier run's stack")  # a crashed session's leftovers
@@ -122,6 +127,7 @@ def connections(compose_stack: ComposeStack) -> Iterator[None]:
         "LAKEFS_SECRET_ACCESS_KEY": SECRET_KEY, "LAKEFS_REPOSITORY": "flights",
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{compose_stack.mlflow_port}",
         "SERVING_HOME": "/nonexistent", "SUPERVISOR_SOCKET": "/nonexistent"}))
+    values["MLOPS_ENVIRONMENT"] = ENVIRONMENT  # this process names things as the stack does
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     yield
@@ -130,6 +136,12 @@ def connections(compose_stack: ComposeStack) -> Iterator[None]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = old
+
+
+def inspect(env: dict[str, str], kind: str, name: str, template: str) -> str:
+    engine = env.get("CONTAINER_ENGINE", "podman")
+    return subprocess.run([engine, kind, "inspect", "--format", template, name], env=env, capture_output=True,
+                          text=True, check=True).stdout.strip()
 
 
 def task_instances(api: AirflowApi, dag_id: str, run_id: str) -> list[dict[str, Any]]:
@@ -201,13 +213,14 @@ def test_training_passes_the_gate(api: AirflowApi) -> None:
     assert state == "success" and tasks.get("train") == "success" and tasks.get("evaluation_gate") == "success", tasks
     pinned, trained = api.xcom("train_flights", run_id, "pin_data"), api.xcom("train_flights", run_id, "train")
     assert pinned["window_start"] <= SEEDED[0].isoformat() and pinned["window_end"] >= BACKFILLED[1], pinned
-    assert trained["model_name"] == "flights_delay" and trained["model_version"], trained
+    assert trained["model_name"] == MODEL and trained["model_version"], trained
 
 
 def test_bento_image_serves_the_trained_model(compose_stack: ComposeStack, api: AirflowApi, connections: None,
                                              tmp_path_factory: pytest.TempPathFactory) -> None:
     """The model version just trained, packaged as a Bento (as deploy_flights packages it) and built into an
-    image (scripts/bento_image.py), answers /predict from a container."""
+    image (scripts/bento_image.py), answers /predict from a container; then the compose stack's serving profile
+    serves that very image behind its proxy: same image ID (digest) and the same Bento tag in its label."""
     import pandas as pd
     import requests
 
@@ -215,10 +228,10 @@ def test_bento_image_serves_the_trained_model(compose_stack: ComposeStack, api: 
     from include.common.usecase import load_usecase
     from include.serving.packaging import build_bento
     from mlops.hooks.mlflow import MlflowHook
-    from scripts.bento_image import build
+    from scripts.bento_image import BENTO_TAG_LABEL, build
 
     client = MlflowHook().get_conn()
-    version = max(client.search_model_versions("name='flights_delay'"), key=lambda v: int(v.version)).version
+    version = max(client.search_model_versions(f"name='{MODEL}'"), key=lambda v: int(v.version)).version
     started = time.monotonic()
     store = tmp_path_factory.mktemp("bentoml")
     bento = build_bento(client, load_usecase("flights"), str(version), store, "tests")
@@ -243,7 +256,7 @@ def test_bento_image_serves_the_trained_model(compose_stack: ComposeStack, api: 
             logs = subprocess.run([engine, "logs", name], env=compose_stack.env, capture_output=True, text=True)
             pytest.fail(f"the Bento container was not ready within 300 s:\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}")
         print(f"Bento container ready in {time.monotonic() - started:.0f}s")
-        run_id = str(client.get_model_version("flights_delay", str(version)).run_id)
+        run_id = str(client.get_model_version(MODEL, str(version)).run_id)
         frame = pd.read_parquet(client.download_artifacts(run_id, Artifact.HOLDOUT_SAMPLE)).head(3)
         records = json.loads(frame.to_json(orient="records"))
         response = requests.post(f"{url}/predict", json={"records": records}, timeout=60)
@@ -260,6 +273,14 @@ def test_bento_image_serves_the_trained_model(compose_stack: ComposeStack, api: 
     response = requests.post(f"{proxy}/predict", json={"records": records}, timeout=60)
     assert response.status_code == 200 and len(response.json()) == 3, response.text
     print(f"served behind the compose stack's nginx proxy in {time.monotonic() - started:.0f}s")
+    # what was checked alone is what the proxy serves: the same image (digest) carrying the same Bento tag
+    built = inspect(compose_stack.env, "image", image, "{{.Id}}")
+    (served,) = subprocess.run([engine, "ps", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}",
+                                "--filter", "label=com.docker.compose.service=bento"], env=compose_stack.env,
+                               capture_output=True, text=True, check=True).stdout.split()
+    assert inspect(compose_stack.env, "container", served, "{{.Image}}") == built
+    assert inspect(compose_stack.env, "image", built, f'{{{{index .Config.Labels "{BENTO_TAG_LABEL}"}}}}') == \
+        bento.tag
 
 
 def test_tasks_ran_on_both_celery_workers(api: AirflowApi) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from include.common.environments import usecase_names
 from include.common.usecase import load_usecase
 from include.etl.partitions import to_parquet_bytes
 from mlops.hooks.lakefs import LakeFSHook
@@ -19,7 +20,7 @@ from tests.support.source_data import partition
 def seed_curated_days(usecase_name: str, first: date, last: date) -> str:
     """Write each day's curated partition on a branch, commit, merge into ``main``; return the merge."""
     usecase = load_usecase(usecase_name)
-    hook = LakeFSHook(repository=usecase.lakefs_repository)
+    hook = LakeFSHook(repository=usecase_names(usecase).lakefs_repository)  # the environment's name
     hook.ensure_repository()
     branch = f"seed-{first.isoformat()}"
     hook.create_branch(branch, source="main")

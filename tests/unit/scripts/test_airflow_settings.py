@@ -110,8 +110,12 @@ def test_docker_compose_loads_the_same_settings_file_with_airflow_import_command
     assert settings.connections["source_db"]["host"] == "postgres"
     airflow_services = [name for name in compose["services"] if name.startswith("airflow-")]
     assert len(airflow_services) >= 7  # init, api-server, scheduler, dag-processor, triggerer, two workers
-    assert not [(name, key) for name in airflow_services for key in compose["services"][name]["environment"]
-                if key.startswith("AIRFLOW_CONN_")]  # connections live in the metadata DB, loaded by airflow-init
+    # connections live in the metadata DB, loaded by airflow-init; only the webhooks that staging's and prod's
+    # alert routes name come from the environment (the host's, defaulting to the stack's alert sink)
+    from_env = {key: value for name in airflow_services
+                for key, value in compose["services"][name]["environment"].items() if key.startswith("AIRFLOW_CONN_")}
+    assert set(from_env) == {"AIRFLOW_CONN_SLACK_ALERTS_STAGING", "AIRFLOW_CONN_SLACK_ALERTS_PROD"}
+    assert all(value.startswith(f"${{{key}:-slackwebhook://") for key, value in from_env.items()), from_env
     init_sql = (REPO_ROOT / "scripts" / "compose-init-db.sql").read_text()  # the postgres image runs it
     assert [db for db, role in {**DATABASES, "lakefs": "lakefs"}.items()
             if f"CREATE DATABASE {db} OWNER {role};" not in init_sql] == []

@@ -70,9 +70,9 @@ def test_only_dev_may_approve_production_automatically() -> None:
     assert [n for n in ENVIRONMENTS if load_environment(n).allows_auto_approval] == ["dev"]
 
 
-def test_paused_at_creation_locally_running_on_shared_deployments() -> None:
+def test_paused_at_creation_except_in_prod() -> None:
     assert {n: load_environment(n).dags.paused_upon_creation for n in ENVIRONMENTS} == {
-        "dev": True, "test": True, "staging": False, "prod": False}
+        "dev": True, "test": True, "staging": True, "prod": False}
 
 
 def test_shared_deployments_take_credentials_from_outside_the_repository() -> None:

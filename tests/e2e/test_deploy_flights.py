@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 
 from include.common.metadata import Alias, Artifact, TagKey
 from include.common.usecase import load_usecase
-from include.serving.slots import SlotLayout
+from include.serving.slots import SlotLayout, read_slot
 from include.training.service import PinnedData, run_settings_for, train_and_log
 from include.training.tracking import DataRef
 from mlops.hooks.mlflow import MlflowHook
@@ -169,6 +169,9 @@ def test_a_gated_challenger_reaches_production_through_staging_and_approval(
     assert dict(mlflow_client.get_registered_model(MODEL).aliases) == {Alias.STAGING: "1", Alias.CHAMPION: "1"}
 
     version = mlflow_client.get_model_version(MODEL, "1")
+    served = {slot: read_slot(layout(stack), "flights", slot) for slot in ("staging", "production")}
+    assert {slot: state.bento if state else None for slot, state in served.items()} == \
+        {"staging": version.tags[TagKey.BENTO], "production": version.tags[TagKey.BENTO]}  # approved = served
     assert version.tags[TagKey.INFRA_VERDICT] == "passed"
     assert version.tags[TagKey.APPROVED_BY]
     report = json.loads(Path(mlflow_client.download_artifacts(versions["1"], Artifact.INFRA_VALIDATION)).read_text())

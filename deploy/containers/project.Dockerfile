@@ -39,6 +39,8 @@ COPY include /opt/mlops/include
 COPY dags /opt/mlops/dags
 COPY scripts /opt/mlops/scripts
 COPY airflow_settings.yaml /opt/mlops/airflow_settings.yaml
+COPY config /opt/mlops/config
+COPY docs /opt/mlops/docs
 
 # The simple auth manager's login file (placeholder admin/admin): Airflow opens it for writing.
 COPY --chown=50000:0 scripts/compose-passwords.json /opt/airflow/passwords.json

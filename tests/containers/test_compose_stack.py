@@ -103,10 +103,12 @@ def compose_stack() -> Iterator[ComposeStack]:
     require(run(["make", "images"], env, 3600), "make images")
     print(f"\nmake images: {time.monotonic() - started:.0f}s")
     started = time.monotonic()
-    require(run([*compose, "up"], env, 1200), "compose up")
-    print(f"compose up: {time.monotonic() - started:.0f}s")
-    yield stack
-    run([*compose, "down"], env, 300)  # after a failure; normally test_compose_down_leaves_nothing did it
+    try:
+        require(run([*compose, "up"], env, 1200), "compose up")
+        print(f"compose up: {time.monotonic() - started:.0f}s")
+        yield stack
+    finally:  # after a failure (a failed start included); normally test_compose_down_leaves_nothing did it
+        run([*compose, "down"], env, 300)
 
 
 @pytest.fixture(scope="module")

@@ -317,14 +317,16 @@ def up(compose: Compose, timeout: float) -> None:
                 failed = {s: h for s, h in states.items() if h not in ("healthy", "exited(0)")}
                 raise ComposeError(f"{error}\nservices: {states}\n{logs_hint(compose, failed)}") from None
     states = wait_healthy(compose, timeout)
-    print(f"compose: project {compose.project} up in {time.monotonic() - started:.1f}s: "
-          + ", ".join(f"{s} {h}" for s, h in sorted(states.items())))
     env = compose.env
+    print(f"compose: project {compose.project} up in {time.monotonic() - started:.1f}s as environment "
+          f"{env.get('MLOPS_ENVIRONMENT') or 'dev'}: " + ", ".join(f"{s} {h}" for s, h in sorted(states.items())))
     print(f"  Airflow UI  http://127.0.0.1:{env.get('COMPOSE_AIRFLOW_PORT', '28080')}   login admin / admin\n"
           f"  MLflow UI   http://127.0.0.1:{env.get('COMPOSE_MLFLOW_PORT', '25000')}\n"
           f"  lakeFS UI   http://127.0.0.1:{env.get('COMPOSE_LAKEFS_PORT', '28000')}   "
           f"placeholder access key and secret: LAKEFS_INSTALLATION_* in docker-compose.yaml\n"
-          f"  PostgreSQL  127.0.0.1:{env.get('COMPOSE_PG_PORT', '35432')}")
+          f"  PostgreSQL  127.0.0.1:{env.get('COMPOSE_PG_PORT', '35432')}\n"
+          f"  alert sink  SMTP 127.0.0.1:{env.get('COMPOSE_SMTP_PORT', '21025')}, "
+          f"webhook http://127.0.0.1:{env.get('COMPOSE_WEBHOOK_PORT', '28025')}")
 
 
 def serve(compose: Compose, image: str, timeout: float) -> None:

@@ -133,6 +133,19 @@ def prepare_build_context() -> None:
             shutil.copy2(cert, certs / cert.name)
 
 
+def check_environment(environ: dict[str, str]) -> str:
+    """The environment the stack would run as (``MLOPS_ENVIRONMENT``), checked before anything is built or started:
+    otherwise airflow-init would be the first to refuse it, inside a container."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from include.common.environments import EnvironmentConfigError, environment_name, load_environment
+
+    try:
+        return load_environment(environment_name(environ)).name
+    except EnvironmentConfigError as error:
+        raise ComposeError(str(error)) from None
+
+
 def build_images(compose: Compose) -> None:
     if compose.engine == "podman":
         subprocess.run(["bash", str(REPO_ROOT / "scripts" / "install_podman.sh")], check=True, env=compose.env)
@@ -401,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         compose = Compose.from_env()
+        if args.command in ("images", "up"):
+            check_environment(compose.env)
         if args.command == "images":
             build_images(compose)
         elif args.command == "up":

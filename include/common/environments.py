@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "config" / "environments"
 ENVIRONMENT_ENV = "MLOPS_ENVIRONMENT"
+MISSPELLED_ENV = "MLOPS_ENV"  # a likely guess at ENVIRONMENT_ENV's name
 DEFAULT_ENVIRONMENT = "dev"
 EnvironmentName = Literal["dev", "test", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(EnvironmentName)
@@ -164,8 +165,13 @@ class EnvironmentConfig(Strict):
 
 
 def environment_name(environ: Mapping[str, str] | None = None) -> str:
-    """The environment this process runs in: ``MLOPS_ENVIRONMENT``, default ``dev``."""
-    value = (os.environ if environ is None else environ).get(ENVIRONMENT_ENV, "").strip() or DEFAULT_ENVIRONMENT
+    """The environment this process runs in: ``MLOPS_ENVIRONMENT``, default ``dev``. ``MLOPS_ENV`` alone is
+    refused rather than ignored: it would silently run as dev, the one environment that may self-approve."""
+    environ = os.environ if environ is None else environ
+    if environ.get(MISSPELLED_ENV, "").strip() and not environ.get(ENVIRONMENT_ENV, "").strip():
+        raise EnvironmentConfigError(f"{MISSPELLED_ENV} is set but not read: set {ENVIRONMENT_ENV} "
+                                     f"({', '.join(ENVIRONMENTS)})")
+    value = environ.get(ENVIRONMENT_ENV, "").strip() or DEFAULT_ENVIRONMENT
     if value not in ENVIRONMENTS:
         raise EnvironmentConfigError(f"{ENVIRONMENT_ENV}={value!r}: must be one of {', '.join(ENVIRONMENTS)}")
     return value

@@ -57,6 +57,12 @@ def test_the_current_environment_follows_mlops_environment(monkeypatch: pytest.M
     assert environment_name({"MLOPS_ENVIRONMENT": "staging"}) == "staging"
 
 
+def test_mlops_env_alone_is_refused_not_taken_for_dev() -> None:
+    with pytest.raises(EnvironmentConfigError, match="MLOPS_ENV is set but not read: set MLOPS_ENVIRONMENT"):
+        environment_name({"MLOPS_ENV": "prod"})
+    assert environment_name({"MLOPS_ENV": "prod", "MLOPS_ENVIRONMENT": "prod"}) == "prod"
+
+
 @pytest.mark.parametrize("value", ["production", "PROD", "qa"])
 def test_an_unknown_environment_name_is_refused(value: str) -> None:
     with pytest.raises(EnvironmentConfigError, match=f"MLOPS_ENVIRONMENT='{value}': must be one of dev, test, "

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from include.common.config import Strict
+from include.common.config import Strict, validation_problems
 from include.common.metadata import monitoring_experiment_name, training_experiment_name
 
 if TYPE_CHECKING:
@@ -189,8 +189,7 @@ def load_environment_file(path: Path) -> EnvironmentConfig:
     except (OSError, yaml.YAMLError) as error:
         raise EnvironmentConfigError(f"{path}: cannot read: {error}") from error
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(file)'}: {e['msg']}" for e in error.errors())
-        raise EnvironmentConfigError(f"{path}: invalid environment: {problems}") from None
+        raise EnvironmentConfigError(f"{path}: invalid environment: {validation_problems(error)}") from None
     if environment.name != path.stem:
         raise EnvironmentConfigError(f"{path}: name {environment.name!r} must match the file name {path.stem!r}")
     return environment

@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from include.common.config import Strict
+from include.common.config import Strict, validation_problems
 from include.common.metrics import GateConfig
 from include.common.partitioning import (
     DEFAULT_SCHEDULES,
@@ -334,8 +334,7 @@ def load_usecase_file(path: Path) -> UseCase:
     except (OSError, yaml.YAMLError) as error:
         raise UseCaseError(f"{path}: cannot read: {error}") from error
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise UseCaseError(f"{path}: invalid use case: {problems}") from None
+        raise UseCaseError(f"{path}: invalid use case: {validation_problems(error)}") from None
     if usecase.name != path.stem:
         raise UseCaseError(f"{path}: name {usecase.name!r} must match the file name {path.stem!r}")
     if not usecase.suite_path.exists():

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.usecases import auto_approving_usecase
+
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
 
@@ -69,18 +71,6 @@ def test_local_environments_create_dags_paused(monkeypatch: pytest.MonkeyPatch) 
         dagbag = build_dagbag(monkeypatch, environment)
         assert {dag.is_paused_upon_creation for dag in dagbag.dags.values()} == {True}, environment
         assert dagbag.dags["etl_flights"].get_task("announce").outlets[0].uri == "lakefs://flights/main/curated/flights"
-
-
-def auto_approving_usecase(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A copy of flights asking for ``serving.auto_approve``, found through the extra use-case folders."""
-    from include.common.usecase import USECASES_DIR, load_usecase_file
-
-    text = (USECASES_DIR / "flights.yaml").read_text().replace("name: flights\n", "name: flights_auto\n")
-    text = text.replace("auto_approve: false", "auto_approve: true")
-    text = text.replace("suite: flights.expectations.json", f"suite: {USECASES_DIR / 'flights.expectations.json'}")
-    (folder / "flights_auto.yaml").write_text(text)
-    monkeypatch.setenv("MLOPS_EXTRA_USECASE_DIRS", str(folder))
-    load_usecase_file.cache_clear()
 
 
 def test_a_use_case_asking_for_auto_approval_gets_it_only_in_dev(

@@ -8,18 +8,7 @@ import pytest
 
 from mlops.operators.base import InputError
 from mlops.operators.deployment import ProductionApprovalOperator, approver
-
-
-def auto_approving_usecase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A copy of flights with ``auto_approve: true``, found through the extra use-case folders."""
-    from include.common.usecase import USECASES_DIR, load_usecase_file
-
-    text = (USECASES_DIR / "flights.yaml").read_text().replace("name: flights\n", "name: flights_auto\n")
-    text = text.replace("auto_approve: false", "auto_approve: true")
-    text = text.replace("suite: flights.expectations.json", f"suite: {USECASES_DIR / 'flights.expectations.json'}")
-    (tmp_path / "flights_auto.yaml").write_text(text)
-    monkeypatch.setenv("MLOPS_EXTRA_USECASE_DIRS", str(tmp_path))
-    load_usecase_file.cache_clear()
+from tests.support.usecases import auto_approving_usecase
 
 
 def approval(usecase: str) -> ProductionApprovalOperator:
